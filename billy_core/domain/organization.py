@@ -1,0 +1,106 @@
+"""Organization tools: who am I talking to, and does the token work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from billy_core.context import CallContext
+from billy_core.errors import Forbidden
+from billy_core.tools import Tool, ToolInput, ToolOutput
+
+
+class NoArguments(ToolInput):
+    pass
+
+
+class OrganizationOutput(ToolOutput):
+    id: str
+    name: str
+    cvr: str | None = Field(None, description="The company's CVR number")
+    country: str | None = None
+    base_currency: str | None = None
+    fiscal_year_end_month: int | None = Field(None, description="1-12; the fiscal year ends with this month")
+    sales_tax_period: str | None = Field(None, description="VAT period: month, quarter or halfYear")
+    default_tax_mode: str | None = Field(
+        None, description="incl or excl: whether prices include VAT by default"
+    )
+    payment_terms_mode: str | None = None
+    payment_terms_days: int | None = None
+    locale: str | None = None
+
+
+def organization_summary(org: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": org["id"],
+        "name": org.get("name", ""),
+        "cvr": org.get("registrationNo") or None,
+        "country": org.get("countryId"),
+        "base_currency": org.get("baseCurrencyId"),
+        "fiscal_year_end_month": org.get("fiscalYearEndMonth"),
+        "sales_tax_period": org.get("salesTaxPeriod"),
+        "default_tax_mode": org.get("defaultTaxMode"),
+        "payment_terms_mode": org.get("paymentTermsMode"),
+        "payment_terms_days": org.get("paymentTermsDays"),
+        "locale": org.get("localeId"),
+    }
+
+
+async def fetch_organization(ctx: CallContext) -> dict[str, Any]:
+    body = await ctx.billy.request("GET", "/organization")
+    organization: dict[str, Any] = body["organization"]
+    return organization
+
+
+async def get_organization(args: NoArguments, ctx: CallContext) -> dict[str, Any]:
+    return organization_summary(await fetch_organization(ctx))
+
+
+class AuthStatus(ToolOutput):
+    valid: bool = Field(description="Whether Billy accepted the access token")
+    organization_id: str | None = None
+    organization_name: str | None = None
+    read_only: bool = Field(description="Whether this server refuses writes")
+    reason: str | None = Field(None, description="Why the token was refused")
+
+
+def auth_status_tool(read_only: bool) -> Tool:
+    async def validate_auth(args: NoArguments, ctx: CallContext) -> dict[str, Any]:
+        try:
+            org = await fetch_organization(ctx)
+        except Forbidden as exc:
+            return {"valid": False, "read_only": read_only, "reason": exc.message}
+        return {
+            "valid": True,
+            "organization_id": org["id"],
+            "organization_name": org.get("name"),
+            "read_only": read_only,
+        }
+
+    return Tool(
+        name="validate_auth",
+        title="Check the Billy access token",
+        description=(
+            "Check that the configured Billy access token works and which organization it belongs to. "
+            "Use it first when other tools fail with 'forbidden'."
+        ),
+        input_model=NoArguments,
+        output_model=AuthStatus,
+        handler=validate_auth,
+        idempotent=True,
+    )
+
+
+GET_ORGANIZATION = Tool(
+    name="get_organization",
+    title="Get the organization",
+    description=(
+        "The Billy organization (company) this server works for: name, CVR, base currency, fiscal year "
+        "end month, VAT period and default payment terms. Use it to learn the company's settings."
+    ),
+    input_model=NoArguments,
+    output_model=OrganizationOutput,
+    handler=get_organization,
+    idempotent=True,
+)
