@@ -60,9 +60,7 @@ class MetricsMiddleware:
             raise
         finally:
             elapsed = time.monotonic() - started
-            metrics = self.kernel.metrics
-            metrics.tool_calls.labels(call.tool.name, call.transport, outcome).inc()
-            metrics.tool_duration.labels(call.tool.name).observe(elapsed)
+            self.kernel.metrics.observe_call(call.tool.name, call.transport, outcome, elapsed)
             await self.kernel.emit(
                 "tool.finished",
                 call.correlation_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,4 @@ def _plain(value: Any) -> Any:
 
 def dumps_compact(value: Any) -> str:
     """Compact JSON for tool results; any Decimal left over becomes its exact string."""
-    text: str = simplejson.dumps(
-        value, separators=(",", ":"), default=_plain, ensure_ascii=False, use_decimal=False
-    )
-    return text
+    return json.dumps(value, separators=(",", ":"), default=_plain, ensure_ascii=False)

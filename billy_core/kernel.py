@@ -296,6 +296,9 @@ class Kernel:
     async def _run_handler(self, call: ToolCall) -> ToolResult:
         """The innermost link: the tool's own handler, bounded by the call's deadline."""
         params = call.params if call.params is not None else call.tool.parse_arguments(call.arguments)
+        if not call.tool.open_world:
+            # A closed-world tool does no I/O, so there is nothing for a deadline to cut short.
+            return self._result(call, await call.tool.handler(params, call.context))
         try:
             with anyio.fail_after(call.context.remaining()):
                 output = await call.tool.handler(params, call.context)
@@ -304,6 +307,10 @@ class Kernel:
                 f"the call ran past its deadline of {self.settings.tool_timeout_seconds:g}s",
                 hint="Billy is slow or unreachable; retry later.",
             ) from None
+        return self._result(call, output)
+
+    @staticmethod
+    def _result(call: ToolCall, output: Any) -> ToolResult:
         structured = _as_structured(output)
         if call.tool.read_only and call.context.freshness is not None:
             structured["freshness"] = call.context.freshness.as_dict()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
@@ -39,6 +41,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+        self._bound: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe_call(self, tool: str, transport: str, outcome: str, seconds: float) -> None:
+        """Count and time one tool call (label children are bound once per combination)."""
+        key = (tool, transport, outcome)
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = (self.tool_calls.labels(tool, transport, outcome), self.tool_duration.labels(tool))
+            self._bound[key] = bound
+        bound[0].inc()
+        bound[1].observe(seconds)
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)
