@@ -1,0 +1,1 @@
+"""The deterministic demo company: reference data plus generated customers, products and documents."""
