@@ -25,6 +25,7 @@ from billy_core.pipeline import (
     ToolCall,
     ToolResult,
 )
+from billy_core.redis import redis_client
 from billy_core.surface import Resource
 from billy_core.tool_reference import render_tool_reference
 
@@ -103,6 +104,19 @@ class ReadOnlyGuard:
 @hookimpl
 def register_health_checks(register: Any, kernel: Kernel) -> None:
     register(HealthCheck("billy", BillyReachability(kernel), local=False))
+    if kernel.settings.redis_url is not None:
+        register(HealthCheck("redis", RedisPing(kernel), local=True))
+
+
+class RedisPing:
+    """A configured Redis is a local dependency: when it is down this instance is not ready."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    async def __call__(self) -> HealthStatus:
+        await redis_client(self.kernel).ping()
+        return HealthStatus(HealthState.OK, "PONG")
 
 
 class BillyReachability:

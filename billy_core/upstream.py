@@ -4,6 +4,17 @@ From outside in: cache (GETs, with miss coalescing) -> retry -> circuit breaker 
 and bulkhead -> HTTP. Retry sits outside the breaker and the limiter, so every attempt
 passes both. Wrappers see an :class:`UpstreamRequest` and return an :class:`UpstreamResponse`
 for any HTTP status; only transport failures raise (:class:`UpstreamTransportError`).
+
+How "Billy is unavailable" travels outward, so an outer layer (the cache) can answer with
+stale data instead: the HTTP layer raises :class:`UpstreamTransportError` (no answer) or
+returns a 5xx/429 response; inner wrappers that give up or refuse (an open breaker, a full
+bulkhead, a spent deadline) raise a *retryable* :class:`billy_core.errors.ToolError`
+(``CircuitOpen``, ``UpstreamUnavailable``, ``RateLimited``). Non-retryable errors (4xx) are
+Billy's real answer and are never replaced by stale data.
+
+Writes name what they change: ``request.resource`` (the endpoint group) and
+``request.invalidates`` (further resource types whose cached reads the write makes stale,
+e.g. an invoice write invalidates ``contacts`` and the reports' sources).
 """
 
 from __future__ import annotations
