@@ -83,6 +83,8 @@ class CallContext:
     report_progress: ProgressReporter = _no_progress
     send_log: LogSender = _no_log
     extras: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    confirmation_ticket: str | None = None
     billy_factory: Callable[[CallContext], BillyClient] | None = None
 
     @property

@@ -7,6 +7,7 @@ essential: it is always registered (under the name ``kernel``).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -15,19 +16,25 @@ from billy_core.context import CallContext
 from billy_core.errors import InvalidArgument, ReadOnly, ToolError
 from billy_core.health import HealthCheck, HealthState, HealthStatus
 from billy_core.hookspecs import hookimpl
+from billy_core.idempotency import IdempotencyStore
 from billy_core.jsonutil import dumps_compact
 from billy_core.kernel import Kernel
+from billy_core.kernel_tables import TableKeeper
 from billy_core.pipeline import (
     ORDER_METRICS,
     ORDER_READ_ONLY,
     ORDER_VALIDATION,
+    ORDER_WRITE_SAFETY,
     CallNext,
     ToolCall,
     ToolResult,
 )
 from billy_core.redis import redis_client
 from billy_core.surface import Resource
+from billy_core.tickets import RedisTicketStore, SqlTicketStore, TicketStore
 from billy_core.tool_reference import render_tool_reference
+from billy_core.tools import CONFIRMATION_TICKET, IDEMPOTENCY_KEY, KERNEL_ARGUMENT_SCHEMAS
+from billy_core.write_safety import WriteSafety
 
 BILLY_CHECK_INTERVAL_SECONDS = 10.0
 
@@ -37,6 +44,18 @@ def register_tool_middleware(register: Any, kernel: Kernel) -> None:
     register(MetricsMiddleware(kernel), order=ORDER_METRICS, name="metrics")
     register(validate_arguments, order=ORDER_VALIDATION, name="validation")
     register(ReadOnlyGuard(kernel), order=ORDER_READ_ONLY, name="read_only")
+    register(write_safety(kernel), order=ORDER_WRITE_SAFETY, name="write_safety")
+
+
+def write_safety(kernel: Kernel) -> WriteSafety:
+    tables = kernel.service("kernel_tables", lambda: TableKeeper(kernel))
+    tickets: TicketStore
+    if kernel.settings.redis_url is not None:
+        tickets = RedisTicketStore(redis_client(kernel))
+    else:
+        tickets = SqlTicketStore(tables)
+    # The list is filled by register_step_up_verifiers after this hook; it is read per call.
+    return WriteSafety(tickets, IdempotencyStore(tables), kernel.registered.step_up)
 
 
 class MetricsMiddleware:
@@ -82,8 +101,27 @@ async def validate_arguments(call: ToolCall, call_next: CallNext) -> ToolResult:
             "arguments must be a JSON object",
             details={"errors": [{"field": "(arguments)", "rule": "dict_type", "message": "not an object"}]},
         )
-    call.params = call.tool.parse_arguments(call.arguments)
+    own = {name: call.arguments[name] for name in call.tool.kernel_arguments if name in call.arguments}
+    arguments = {key: value for key, value in call.arguments.items() if key not in own}
+    check_kernel_arguments(own)
+    call.context.confirmation_ticket = own.get(CONFIRMATION_TICKET)
+    call.context.idempotency_key = own.get(IDEMPOTENCY_KEY)
+    call.params = call.tool.parse_arguments(arguments)
     return await call_next(call)
+
+
+def check_kernel_arguments(values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        schema = KERNEL_ARGUMENT_SCHEMAS[name]
+        valid = isinstance(value, str) and schema["minLength"] <= len(value) <= schema["maxLength"]
+        if valid and "pattern" in schema:
+            valid = re.fullmatch(schema["pattern"], value) is not None
+        if not valid:
+            raise InvalidArgument(
+                f"{name}: must be a string of {schema['minLength']}-{schema['maxLength']} characters"
+                + (" (letters, digits, _ . : -)" if "pattern" in schema else ""),
+                details={"errors": [{"field": name, "rule": "kernel_argument", "message": "malformed"}]},
+            )
 
 
 class ReadOnlyGuard:

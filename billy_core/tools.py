@@ -18,6 +18,35 @@ from billy_core.context import CallContext
 from billy_core.errors import InvalidArgument, StartupError
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+CONFIRMATION_TICKET = "confirmation_ticket"
+IDEMPOTENCY_KEY = "idempotency_key"
+KERNEL_ARGUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
+    CONFIRMATION_TICKET: {
+        "type": "string",
+        "minLength": 16,
+        "maxLength": 200,
+        "description": (
+            "Leave out to get a preview and a ticket; send the ticket back with the same arguments "
+            "within 300 seconds to execute."
+        ),
+    },
+    IDEMPOTENCY_KEY: {
+        "type": "string",
+        "minLength": 8,
+        "maxLength": 64,
+        "pattern": "^[A-Za-z0-9_.:-]+$",
+        "description": (
+            "Optional key that makes the create safe to repeat: the same key always returns the first "
+            "record. Generated and returned when absent."
+        ),
+        "examples": ["order-2026-0042"],
+    },
+}
+PREVIEW_SCHEMA: dict[str, Any] = {
+    "preview": {"type": "object", "description": "What the call would do; nothing has changed yet"},
+    CONFIRMATION_TICKET: {"type": "string", "description": "Send back with the same arguments to execute"},
+    "expires_at": {"type": "string", "description": "When the ticket stops working (UTC, ISO 8601)"},
+}
 
 ToolHandler = Callable[[Any, CallContext], Awaitable[Any]]
 
@@ -50,6 +79,9 @@ class Tool:
     """One tool. ``read_only`` tools never change Billy; the rest are writes.
 
     ``destructive`` writes (approve, pay, credit, send) need a preview -> confirm ticket;
+    ``preview`` describes what such a call would do without doing it (reads only).
+    ``creates`` names the Billy resource a create tool makes: the kernel then gives it an
+    ``idempotency_key`` argument and answers a repeated key with the first record.
     ``idempotent`` says repeating the same call has no further effect.
     """
 
@@ -64,6 +96,8 @@ class Tool:
     idempotent: bool = False
     open_world: bool = True
     tags: frozenset[str] = frozenset()
+    creates: str | None = None
+    preview: ToolHandler | None = None
     plugin: str = ""
     input_schema: dict[str, Any] = field(default_factory=dict, compare=False)
     output_schema: dict[str, Any] | None = field(default=None, compare=False)
@@ -71,6 +105,16 @@ class Tool:
     @property
     def is_write(self) -> bool:
         return not self.read_only
+
+    @property
+    def kernel_arguments(self) -> tuple[str, ...]:
+        """Arguments the kernel owns (taken out before the tool's own model validates)."""
+        names = []
+        if self.destructive:
+            names.append(CONFIRMATION_TICKET)
+        if self.creates:
+            names.append(IDEMPOTENCY_KEY)
+        return tuple(names)
 
     def annotations(self) -> dict[str, Any]:
         return {
@@ -109,12 +153,30 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
+def _input_schema(tool: Tool) -> dict[str, Any]:
+    schema = _inline_schema(tool.input_model)
+    properties = schema.setdefault("properties", {})
+    for name in tool.kernel_arguments:
+        properties[name] = KERNEL_ARGUMENT_SCHEMAS[name]
+    return schema
+
+
 def _output_schema(tool: Tool) -> dict[str, Any] | None:
     if tool.output_model is None:
         return None
     schema = copy.deepcopy(_inline_schema(tool.output_model))
+    properties = schema.setdefault("properties", {})
     if tool.read_only:
-        schema.setdefault("properties", {})["freshness"] = FRESHNESS_SCHEMA
+        properties["freshness"] = FRESHNESS_SCHEMA
+    if tool.creates:
+        properties[IDEMPOTENCY_KEY] = {
+            "type": "string",
+            "description": "The key this record was created under",
+        }
+    if tool.destructive:
+        # The same tool answers with a preview first, so no result field can be required.
+        properties.update(PREVIEW_SCHEMA)
+        schema.pop("required", None)
     return schema
 
 
@@ -130,8 +192,11 @@ class ToolRegistry:
         if tool.name in self._tools:
             other = self._tools[tool.name].plugin
             raise StartupError(f"tool {tool.name!r} is registered twice (plugins {other!r} and {plugin!r})")
-        if tool.read_only and tool.destructive:
-            raise StartupError(f"tool {tool.name!r} cannot be both read-only and destructive")
+        if tool.read_only and (tool.destructive or tool.creates):
+            raise StartupError(f"tool {tool.name!r} cannot be read-only and also destructive or a create")
+        clash = set(tool.kernel_arguments) & set(tool.input_model.model_fields)
+        if clash:
+            raise StartupError(f"tool {tool.name!r} declares kernel-owned arguments {sorted(clash)}")
         built = _with_schemas(tool, plugin or tool.plugin)
         self._tools[tool.name] = built
         return built
@@ -154,6 +219,6 @@ def _with_schemas(tool: Tool, plugin: str) -> Tool:
     placeholder = replace(tool, plugin=plugin)
     return replace(
         placeholder,
-        input_schema=_inline_schema(tool.input_model),
+        input_schema=_input_schema(placeholder),
         output_schema=_output_schema(placeholder),
     )
