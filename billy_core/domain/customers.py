@@ -105,3 +105,7 @@ LIST_CUSTOMERS = Tool(
     handler=list_customers,
     idempotent=True,
 )
+
+
+def tools(kernel: Any) -> list[Tool]:
+    return [LIST_CUSTOMERS]

@@ -230,3 +230,7 @@ GET_INVOICE = Tool(
     handler=get_invoice,
     idempotent=True,
 )
+
+
+def tools(kernel: Any) -> list[Tool]:
+    return [LIST_INVOICES, GET_INVOICE]

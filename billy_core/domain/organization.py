@@ -104,3 +104,7 @@ GET_ORGANIZATION = Tool(
     handler=get_organization,
     idempotent=True,
 )
+
+
+def tools(kernel: Any) -> list[Tool]:
+    return [GET_ORGANIZATION, auth_status_tool(kernel.read_only)]

@@ -9,31 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from billy_core.context import CallContext
-from billy_core.domain.customers import LIST_CUSTOMERS
-from billy_core.domain.invoices import GET_INVOICE, LIST_INVOICES
-from billy_core.domain.organization import (
-    GET_ORGANIZATION,
-    auth_status_tool,
-    fetch_organization,
-    organization_summary,
-)
+from billy_core.domain import customers, invoices, organization
+from billy_core.domain.organization import fetch_organization, organization_summary
 from billy_core.domain.prompts import PROMPTS
 from billy_core.hookspecs import hookimpl
 from billy_core.jsonutil import dumps_compact
 from billy_core.kernel import Kernel
 from billy_core.surface import Resource
 
+# Each module offers ``tools(kernel) -> list[Tool]``; list a module here to add its tools.
+TOOL_MODULES = (organization, customers, invoices)
+
 
 @hookimpl
 def register_tools(register: Any, kernel: Kernel) -> None:
-    for tool in (
-        GET_ORGANIZATION,
-        auth_status_tool(kernel.read_only),
-        LIST_INVOICES,
-        GET_INVOICE,
-        LIST_CUSTOMERS,
-    ):
-        register(tool)
+    for module in TOOL_MODULES:
+        for tool in module.tools(kernel):
+            register(tool)
 
 
 @hookimpl
