@@ -15,6 +15,7 @@ from billy_sandbox.schema import FieldError, Record, Resource, parse_query_value
 from billy_sandbox.store import Tx
 
 MAX_PAGE_SIZE = 1000
+PRESORTED_ABOVE = 500
 RESERVED = frozenset({"page", "pageSize", "sortProperty", "sortDirection", "include", "q", "organizationId"})
 Query = list[tuple[str, str]]
 
@@ -82,27 +83,57 @@ def list_records(tx: Tx, res: Resource, items: Query, url: str) -> Listing:
         _check_sort(res, prop)
     equal, predicates = _filters(tx, res, items, query)
     table = tx.store.table(res.name)
-    source = _narrow(table, equal)
-    checks = [_equal_predicate(n, v) for n, v in equal.items()] + predicates
+    narrowed, source = _narrow(table, equal)
+    checks = [_equal_predicate(n, v) for n, v in equal.items() if n != narrowed] + predicates
     start = (page - 1) * size
-    if not checks and source is None:
-        if prop is None:
-            total = len(table.records)
-            records = list(islice(table.records.values(), start, start + size))
-        else:
-            _, ids = table.sorted_ids(prop, _sort_key(res, tx, prop), direction == "DESC")
-            total = len(ids)
-            records = [table.records[i] for i in ids[start : start + size]]
+    desc = direction == "DESC"
+    if checks:
+        matched = _matching(tx, res, table, source, checks, prop, desc)
+        total, records = len(matched), matched[start : start + size]
     else:
-        rows: Iterable[Record] = (
-            table.records.values() if source is None else (table.records[i] for i in source)
-        )
-        matched = [r for r in rows if all(check(r) for check in checks)]
-        if prop is not None:
-            matched.sort(key=_sort_key(res, tx, prop), reverse=direction == "DESC")
-        total = len(matched)
-        records = matched[start : start + size]
+        total, records = _page_of(tx, res, table, source, prop, desc, slice(start, start + size))
     return Listing(records, _paging(page, size, total, items, url))
+
+
+def _page_of(
+    tx: Tx, res: Resource, table: Any, source: list[str] | None, prop: str | None, desc: bool, part: slice
+) -> tuple[int, list[Record]]:
+    """One page when only an index narrows the records: the total is the bucket's size."""
+    if source is None:
+        if prop is None:
+            return len(table.records), list(islice(table.records.values(), part.start, part.stop))
+        ids = table.sorted_ids(prop, _sort_key(res, tx, prop), desc)[1]
+        return len(ids), [table.records[i] for i in ids[part]]
+    if prop is None:
+        return len(source), [table.records[i] for i in source[part]]
+    if len(source) <= PRESORTED_ABOVE:
+        rows = sorted((table.records[i] for i in source), key=_sort_key(res, tx, prop), reverse=desc)
+        return len(source), rows[part]
+    allowed = set(source)
+    ordered = (i for i in table.sorted_ids(prop, _sort_key(res, tx, prop), desc)[1] if i in allowed)
+    return len(source), [table.records[i] for i in islice(ordered, part.start, part.stop)]
+
+
+def _matching(
+    tx: Tx,
+    res: Resource,
+    table: Any,
+    source: list[str] | None,
+    checks: list[Any],
+    prop: str | None,
+    desc: bool,
+) -> list[Record]:
+    if prop is not None and (source is None or len(source) > PRESORTED_ABOVE):
+        # walk the cached sort order rather than sorting a large match on every request
+        _, ids = table.sorted_ids(prop, _sort_key(res, tx, prop), desc)
+        allowed = None if source is None else set(source)
+        rows: Iterable[Record] = (table.records[i] for i in ids if allowed is None or i in allowed)
+        return [r for r in rows if all(check(r) for check in checks)]
+    rows = table.records.values() if source is None else (table.records[i] for i in source)
+    matched = [r for r in rows if all(check(r) for check in checks)]
+    if prop is not None:
+        matched.sort(key=_sort_key(res, tx, prop), reverse=desc)
+    return matched
 
 
 def _filters(
@@ -130,9 +161,9 @@ def _filters(
     return equal, predicates
 
 
-def _narrow(table: Any, equal: dict[str, set[Any]]) -> list[str] | None:
-    """The ids of the smallest index bucket among indexed equality filters (None: scan everything)."""
-    best: list[str] | None = None
+def _narrow(table: Any, equal: dict[str, set[Any]]) -> tuple[str | None, list[str] | None]:
+    """The field and ids of the smallest index bucket among indexed equality filters (None: scan all)."""
+    best: tuple[str | None, list[str] | None] = (None, None)
     for name, values in equal.items():
         if name not in table.indexes:
             continue
@@ -142,8 +173,8 @@ def _narrow(table: Any, equal: dict[str, set[Any]]) -> list[str] | None:
         if len(values) > 1:
             order = {i: n for n, i in enumerate(table.records)}
             ids.sort(key=order.__getitem__)
-        if best is None or len(ids) < len(best):
-            best = ids
+        if best[1] is None or len(ids) < len(best[1]):
+            best = (name, ids)
     return best
 
 

@@ -241,3 +241,26 @@ def test_invoices_option_sets_the_number_of_invoices() -> None:
     store = build(SandboxConfig(invoices=300)).store
     invoices = [r for r in store.all("invoice") if r["type"] == "invoice"]
     assert len(invoices) == 300
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_large_filtered_sorted_pages_match_a_full_sort(
+    demo_api: httpx.Client, data: dict[str, list[dict[str, Any]]], direction: str
+) -> None:
+    approved = [i for i in data["invoices"] if i["state"] == "approved"]
+    assert len(approved) > 500  # large enough for the cached sort order
+    expected = sorted(approved, key=lambda i: i["entryDate"], reverse=direction == "DESC")
+    query = {
+        "state": "approved",
+        "sortProperty": "entryDate",
+        "sortDirection": direction,
+        "pageSize": 50,
+        "page": 3,
+    }
+    body = demo_api.get("/invoices", params=query).json()
+    assert [i["id"] for i in body["invoices"]] == [i["id"] for i in expected[100:150]]
+    assert body["meta"]["paging"]["total"] == len(approved)
+    unpaid = [i for i in expected if not i["isPaid"]]
+    body = demo_api.get("/invoices", params={**query, "isPaid": "false", "page": 1}).json()
+    assert [i["id"] for i in body["invoices"]] == [i["id"] for i in unpaid[:50]]
+    assert body["meta"]["paging"]["total"] == len(unpaid)
