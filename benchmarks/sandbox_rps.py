@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
 from billy_sandbox.runner import SandboxServer
 
 

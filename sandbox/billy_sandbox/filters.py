@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from billy_sandbox.errors import bad_parameter
@@ -29,36 +30,39 @@ def _date_text(name: str, value: str, length: int = 10) -> str:
     return value.replace(" ", "T")
 
 
-def min_date(field: str) -> FilterFn:
-    def build(value: str, tx: Tx) -> Predicate:
-        bound = _date_text(field, value)
-        return lambda r: r.get(field) is not None and r[field] >= bound
+@dataclass(frozen=True)
+class Range:
+    """A date or datetime range; the listing answers it from the field's sort order (an index)."""
 
-    return build
+    field: str
+    low: str | None
+    high: str | None  # inclusive: also matches datetimes that start with it
+
+    def high_key(self) -> str | None:
+        return None if self.high is None else self.high + "\uffff"
+
+    def __call__(self, record: Record) -> bool:
+        value = record.get(self.field)
+        if value is None:
+            return self.low is None and self.high is None
+        high = self.high_key()
+        return (self.low is None or value >= self.low) and (high is None or value <= high)
+
+
+def min_date(field: str) -> FilterFn:
+    return lambda value, tx: Range(field, _date_text(field, value), None)
 
 
 def max_date(field: str) -> FilterFn:
-    def build(value: str, tx: Tx) -> Predicate:
-        bound = _date_text(field, value)
-        return lambda r: r.get(field) is not None and r[field] <= bound
-
-    return build
+    return lambda value, tx: Range(field, None, _date_text(field, value))
 
 
 def min_time(field: str) -> FilterFn:
-    def build(value: str, tx: Tx) -> Predicate:
-        bound = _date_text(field, value, 19)
-        return lambda r: r.get(field) is not None and r[field] >= bound
-
-    return build
+    return lambda value, tx: Range(field, _date_text(field, value, 19), None)
 
 
 def max_time(field: str) -> FilterFn:
-    def build(value: str, tx: Tx) -> Predicate:
-        bound = _date_text(field, value, 19)
-        return lambda r: r.get(field) is not None and r[field] <= bound
-
-    return build
+    return lambda value, tx: Range(field, None, _date_text(field, value, 19))
 
 
 def period(field: str) -> FilterFn:
@@ -69,17 +73,7 @@ def period(field: str) -> FilterFn:
             start, end = parse_period(value, tx.org()["fiscalYearEndMonth"])
         except PeriodError as exc:
             raise bad_parameter(str(exc)) from exc
-        low = start.isoformat() if start else None
-        high = end.isoformat() if end else None
-
-        def match(record: Record) -> bool:
-            text = record.get(field)
-            if text is None:
-                return low is None and high is None
-            day = text[:10]
-            return (low is None or day >= low) and (high is None or day <= high)
-
-        return match
+        return Range(field, start.isoformat() if start else None, end.isoformat() if end else None)
 
     return build
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
@@ -84,6 +85,9 @@ def list_records(tx: Tx, res: Resource, items: Query, url: str) -> Listing:
     equal, predicates = _filters(tx, res, items, query)
     table = tx.store.table(res.name)
     narrowed, source = _narrow(table, equal)
+    ranged = _range_ids(table, predicates)
+    if ranged is not None and (source is None or len(ranged) < len(source)):
+        narrowed, source = None, ranged
     checks = [_equal_predicate(n, v) for n, v in equal.items() if n != narrowed] + predicates
     start = (page - 1) * size
     desc = direction == "DESC"
@@ -161,6 +165,20 @@ def _filters(
     return equal, predicates
 
 
+def _range_ids(table: Any, predicates: list[filters.Predicate]) -> list[str] | None:
+    """Ids inside the first date range, found by bisecting the field's cached sort order."""
+    ranges = [p for p in predicates if isinstance(p, filters.Range) and (p.low or p.high)]
+    if not ranges or len(table.records) <= PRESORTED_ABOVE:
+        return None
+    span = ranges[0]
+    keys, ids = table.sorted_ids(f"range:{span.field}", lambda record: record.get(span.field) or "")
+    low = bisect_left(keys, span.low) if span.low else 0
+    high_key = span.high_key()
+    high = bisect_right(keys, high_key) if high_key else len(keys)
+    positions = table.positions()
+    return sorted(ids[low:high], key=positions.__getitem__)
+
+
 def _narrow(table: Any, equal: dict[str, set[Any]]) -> tuple[str | None, list[str] | None]:
     """The field and ids of the smallest index bucket among indexed equality filters (None: scan all)."""
     best: tuple[str | None, list[str] | None] = (None, None)
@@ -171,8 +189,7 @@ def _narrow(table: Any, equal: dict[str, set[Any]]) -> tuple[str | None, list[st
         for value in values:
             ids.extend(table.bucket(name, value) or ())
         if len(values) > 1:
-            order = {i: n for n, i in enumerate(table.records)}
-            ids.sort(key=order.__getitem__)
+            ids.sort(key=table.positions().__getitem__)
         if best[1] is None or len(ids) < len(best[1]):
             best = (name, ids)
     return best

@@ -28,6 +28,7 @@ class Table:
         self.indexes: dict[str, dict[Any, Bucket]] = {name: {} for name in self.index_fields}
         self.version = 0
         self._sorted: dict[tuple[str, int], tuple[list[Any], list[str]]] = {}
+        self._positions: dict[tuple[str, int], dict[str, int]] = {}
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
@@ -81,6 +82,15 @@ class Table:
             cached = ([k for k, _ in pairs], [ids[i] for _, i in pairs])
             self._sorted = {k: v for k, v in self._sorted.items() if k[1] == self.version}
             self._sorted[cache_key] = cached
+        return cached
+
+    def positions(self) -> dict[str, int]:
+        """Each id's place in insertion order, cached until the next write."""
+        cache_key = ("<positions>", self.version)
+        cached = self._positions.get(cache_key)
+        if cached is None:
+            cached = {record_id: n for n, record_id in enumerate(self.records)}
+            self._positions = {cache_key: cached}
         return cached
 
     def load(self, records: Iterable[Record]) -> None:

@@ -25,5 +25,6 @@ def sales_tax_rate_id(tx: Tx, product: Record, contact: Record) -> str | None:
     rules = sorted(tx.find("salesTaxRule", "rulesetId", ruleset["id"]), key=lambda r: r["priority"])
     for rule in rules:
         if _rule_matches(tx, rule, contact):
-            return rule["taxRateId"]
-    return ruleset.get("fallbackTaxRateId")
+            return str(rule["taxRateId"])
+    fallback = ruleset.get("fallbackTaxRateId")
+    return str(fallback) if fallback else None

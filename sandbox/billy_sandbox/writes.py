@@ -117,9 +117,12 @@ def create(
     record.update(values)
     record["id"] = tx.new_id()
     if parent:
-        if values.get(fk) not in (None, parent[1]):
-            raise invalid(f"`{fk}` must match the parent record.", {fk: "must match the parent"}, path)
-        record[fk] = parent[1]
+        fk_name, fk_value = parent
+        if values.get(fk_name) not in (None, fk_value):
+            raise invalid(
+                f"`{fk_name}` must match the parent record.", {fk_name: "must match the parent"}, path
+            )
+        record[fk_name] = fk_value
     target_state = record.get("state")
     if "state" in res.by_name and target_state != res.by_name["state"].default:
         record["state"] = res.by_name["state"].default

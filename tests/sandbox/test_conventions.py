@@ -179,7 +179,7 @@ def test_bad_records_are_invalid_record_and_change_nothing(
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b"[1, 2]", b'"text"', b"", b'{"contact": NaN}', b"\xff\xfe"],
+    [b"{not json", b"[1, 2]", b'"text"', b"", b'{"contact": NaN}', b'{"contact": Infinity}', b"\xff\xfe"],
 )
 def test_malformed_json_is_invalid_request_body(api: httpx.Client, raw: bytes) -> None:
     error(api.post("/contacts", content=raw), 400, "INVALID_REQUEST_BODY")

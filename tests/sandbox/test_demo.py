@@ -264,3 +264,30 @@ def test_large_filtered_sorted_pages_match_a_full_sort(
     body = demo_api.get("/invoices", params={**query, "isPaid": "false", "page": 1}).json()
     assert [i["id"] for i in body["invoices"]] == [i["id"] for i in unpaid[:50]]
     assert body["meta"]["paging"]["total"] == len(unpaid)
+
+
+def test_large_date_range_filters_match_a_full_scan(
+    demo_api: httpx.Client, data: dict[str, list[dict[str, Any]]]
+) -> None:
+    def ids(**query: Any) -> list[str]:
+        return [i["id"] for i in _all_query(demo_api, query)]
+
+    invoices = data["invoices"]
+    in_q2 = [i["id"] for i in invoices if "2025-04-01" <= i["entryDate"] <= "2025-06-30"]
+    assert len(in_q2) > 50
+    assert ids(entryDatePeriod="quarter:2025-2") == in_q2
+    assert ids(minEntryDate="2025-04-01", maxEntryDate="2025-06-30") == in_q2
+    approved_may = [i["id"] for i in invoices if (i["approvedTime"] or "")[:7] == "2025-05"]
+    assert ids(approvedTimePeriod="month:2025-05") == approved_may
+    late = [i["id"] for i in invoices if (i["approvedTime"] or "") >= "2026-09-01T12:00:00"]
+    assert ids(minApprovedTime="2026-09-01 12:00:00") == late
+    bob = data["invoices"][0]["contactId"]
+    both = [i["id"] for i in invoices if i["contactId"] == bob and i["entryDate"] >= "2025-01-01"]
+    assert ids(contactId=bob, minEntryDate="2025-01-01") == both
+
+
+def _all_query(api: httpx.Client, query: dict[str, Any]) -> list[dict[str, Any]]:
+    body = api.get("/invoices", params={**query, "pageSize": 1000}).json()
+    assert body["meta"]["paging"]["pageCount"] == 1
+    records: list[dict[str, Any]] = body["invoices"]
+    return records

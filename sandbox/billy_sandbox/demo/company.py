@@ -109,7 +109,7 @@ class DemoCompany:
         """Each quarter: EU goods, EU services and an export, so every VAT box has data."""
         eu = [c for c in self.customers if c.segment == "eu"]
         export = [c for c in self.customers if c.segment == "export"]
-        plans = []
+        plans: list[tuple[dt.date, parties.Party, str | None]] = []
         for month in self.months[1::3]:
             day = _workday(self.rng, month, self.today)
             plans += [
@@ -292,10 +292,13 @@ class DemoCompany:
                 "lines": [{"accountNo": 5730, "side": "debit", "amount": amount, "text": text},
                           {"accountNo": 5710, "side": "credit", "amount": amount, "text": text}],
             }  # fmt: skip
-            self.timeline.at(
-                month.replace(day=15),
-                lambda tx, body=body: self.timeline.create(tx, "daybookTransaction", body) and None,
-            )
+            self.timeline.at(month.replace(day=15), self._daybook_action(body))
+
+    def _daybook_action(self, body: dict[str, Any]) -> Callable[[Tx], None]:
+        def action(tx: Tx) -> None:
+            self.timeline.create(tx, "daybookTransaction", body)
+
+        return action
 
 
 def generate(store: Store, org_id: str, config: SandboxConfig) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from billy_sandbox.amounts import round2
 from billy_sandbox.checksums import cvr_check_digit, gs1_check_digit
@@ -62,10 +63,13 @@ class PartyMaker:
     def person_name(self) -> str:
         return f"{self.rng.choice(cat.FIRST_NAMES)} {self.rng.choice(cat.LAST_NAMES)}"
 
-    def contact(self, **fields: object) -> Record:
-        base = {"organizationId": self.org_id, "createdTime": self.created(), "isCustomer": True}
-        record = insert(self.store, "contact", **{**base, **fields})
-        return record
+    def contact(self, **fields: Any) -> Record:
+        base: dict[str, Any] = {
+            "organizationId": self.org_id,
+            "createdTime": self.created(),
+            "isCustomer": True,
+        }
+        return insert(self.store, "contact", None, **{**base, **fields})
 
     def contact_person(self, contact: Record, name: str, email: str, primary: bool = True) -> Record:
         return insert(
