@@ -30,6 +30,7 @@ from billy_core.context import CallContext, LogSender, Principal, ProgressReport
 from billy_core.errors import InternalError, NotFound, StartupError, ToolError, UpstreamUnavailable
 from billy_core.events import Event, EventBus, NamedSink
 from billy_core.health import HealthCheck, Readiness, run_checks
+from billy_core.logs import install_redactor
 from billy_core.metrics import Metrics
 from billy_core.pipeline import Ordered, ToolCall, ToolResult, compose
 from billy_core.plugins import PluginHost, PluginSelection, create_plugin_host
@@ -101,6 +102,7 @@ class Kernel:
             extra_plugins=[("kernel", core_plugin), *extra_plugins],
             trace=settings.trace_plugins,
         )
+        install_redactor(settings)
         kernel = cls(settings, host, read_config_file())
         kernel._collect()
         return kernel

@@ -114,6 +114,10 @@ class KernelSettings(BaseSettings):
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     log_bodies: bool = Field(False, description="Debug: log Billy request/response bodies (PII-filtered)")
+    pii_hash_key: SecretStr | None = Field(
+        None,
+        description="Key (16+ bytes) for the hashes that replace personal data in logs and audit entries",
+    )
     gzip_minimum_size: int = Field(1024, ge=0, description="Compress HTTP answers larger than this (bytes)")
     trace_plugins: bool = Field(False, description="Log every hook call (BILLY_TRACE_PLUGINS=1)")
     sandbox: bool = Field(False, description="Set by serve --sandbox: Billy is the in-process emulator")

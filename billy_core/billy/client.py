@@ -16,12 +16,14 @@ from typing import Any
 import httpx
 from loguru import logger
 
+from billy_core import pii
 from billy_core.auth import BillyCredential, CredentialResolver
 from billy_core.billy.errors import error_from_response, error_from_transport
 from billy_core.context import CallContext, Principal
 from billy_core.errors import Forbidden, UpstreamUnavailable
 from billy_core.jsonutil import dumps_exact, loads_exact
 from billy_core.metrics import Metrics
+from billy_core.reconcile import read_back_for
 from billy_core.settings import KernelSettings
 from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse, UpstreamTransportError
 
@@ -131,25 +133,40 @@ class BillyPool:
             kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "dropped"
             raise UpstreamTransportError(str(exc) or type(exc).__name__, kind=kind, maybe_sent=True) from exc
         elapsed = self._count(request, str(response.status_code), started)
-        return UpstreamResponse(
+        answer = UpstreamResponse(
             status=response.status_code,
             body=_parse_body(response),
             headers=dict(response.headers),
             elapsed=elapsed,
         )
+        if self.settings.log_bodies:
+            log_exchange(request, answer)
+        return answer
 
     def _count(self, request: UpstreamRequest, status: str, started: float) -> float:
         elapsed = time.monotonic() - started
         self.metrics.upstream_requests.labels(request.method, request.resource, status).inc()
         self.metrics.upstream_duration.labels(request.resource).observe(elapsed)
-        if self.settings.log_bodies:
-            logger.debug("billy {} {} -> {} in {:.3f}s", request.method, request.path, status, elapsed)
         return elapsed
 
     async def aclose(self) -> None:
         for client in self._http.values():
             await client.aclose()
         self._http.clear()
+
+
+def log_exchange(request: UpstreamRequest, response: UpstreamResponse) -> None:
+    """Debug mode: both bodies, with personal data replaced by keyed hashes."""
+    logger.debug(
+        "billy {} {} -> {} in {:.3f}s [correlation_id={}] request={} response={}",
+        request.method,
+        request.path,
+        response.status,
+        response.elapsed,
+        request.correlation_id,
+        pii.redact_body(request.body) if request.body is not None else "-",
+        pii.redact_body(response.body),
+    )
 
 
 def _parse_body(response: httpx.Response) -> Any:
@@ -278,15 +295,25 @@ class BillyClient:
         reconcile: Reconcile | None = None,
         invalidates: Sequence[str] = (),
     ) -> dict[str, Any]:
+        """Create one record. With an idempotency key (the caller's, else the call's from write
+        safety) and no ``reconcile`` of its own, the create gets the read-back of
+        :mod:`billy_core.reconcile`, so an ambiguous failure is resolved by reading, not resending."""
+        key = idempotency_key or self.call.idempotency_key
+        if reconcile is None and key is not None:
+            reconcile = read_back_for(plural, record, self._read_back)
         body: dict[str, Any] = await self.request(
             "POST",
             f"/{plural}",
             body={singular(plural): record},
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             reconcile=reconcile,
             invalidates=invalidates,
         )
         return body
+
+    async def _read_back(self, path: str, query: Sequence[tuple[str, str]]) -> Any:
+        """A read for a create's read-back: past the cache, so it sees Billy's own state."""
+        return await self.request("GET", path, query=query, bypass_cache=True)
 
     async def update(
         self, plural: str, record_id: str, changes: dict[str, Any], *, invalidates: Sequence[str] = ()
