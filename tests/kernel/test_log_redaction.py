@@ -16,6 +16,7 @@ def captured_logs():
     lines: list[str] = []
     yield lines.append, lines
     logger.remove()
+    logger.configure(patcher=lambda record: None)  # undo configure_logging's global patcher
 
 
 def seeded_personal_data(sandbox) -> list[str]:
