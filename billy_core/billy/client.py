@@ -199,8 +199,12 @@ class BillyClient:
         bypass_cache: bool = False,
         reconcile: Reconcile | None = None,
         invalidates: Sequence[str] = (),
+        live: bool = False,
     ) -> Any:
-        """Send one request through the upstream chain and return Billy's parsed body."""
+        """Send one request through the upstream chain and return Billy's parsed body.
+
+        ``live=True``: only Billy's own answer will do; a cached one (served because Billy
+        failed) raises :class:`UpstreamUnavailable` instead."""
         credential = await self.pool.credential(self.call.principal, self.call.organization_id)
         organization_id = credential.organization_id or await self._discover_organization(credential)
         request = UpstreamRequest(
@@ -220,6 +224,8 @@ class BillyClient:
             invalidates=tuple(invalidates),
         )
         response = await self._send(request)
+        if live and response.from_cache:
+            raise UpstreamUnavailable("Billy did not answer, and a cached answer will not do here")
         return response.body
 
     async def _send(self, request: UpstreamRequest) -> UpstreamResponse:
@@ -312,8 +318,8 @@ class BillyClient:
         return body
 
     async def _read_back(self, path: str, query: Sequence[tuple[str, str]]) -> Any:
-        """A read for a create's read-back: past the cache, so it sees Billy's own state."""
-        return await self.request("GET", path, query=query, bypass_cache=True)
+        """A read for a create's read-back: Billy's own state, never a cached answer."""
+        return await self.request("GET", path, query=query, bypass_cache=True, live=True)
 
     async def update(
         self, plural: str, record_id: str, changes: dict[str, Any], *, invalidates: Sequence[str] = ()
