@@ -306,14 +306,17 @@ def generate(store: Store, org_id: str, config: SandboxConfig) -> dict[str, list
     expected = company.plan_invoices()
     company.plan_bills()
     company.plan_daybook()
-    company.timeline.run(_progress(config, expected))
+    bar = _progress_bar(config, expected)
+    company.timeline.run(None if bar is None else lambda: bar.update(1))
+    if bar is not None:
+        bar.total = bar.n  # events are added as the trade unfolds; the first total is an estimate
+        bar.close()
     return company.personal.values
 
 
-def _progress(config: SandboxConfig, total: int) -> Callable[[], None] | None:
+def _progress_bar(config: SandboxConfig, invoices: int) -> Any:
     if not config.progress or not config.invoices:
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=int(total * 2.2), desc="Generating demo data", unit="event", mininterval=0.5)
-    return lambda: bar.update(1)
+    return tqdm(total=int(invoices * 2.2), desc="Generating demo data", unit="event", mininterval=0.5)
