@@ -1,5 +1,6 @@
-"""Customer read tools. Billy has no separate customer resource: customers are contacts with
-``isCustomer``; e-mail addresses live on contact persons, never on the contact."""
+"""The customer list and the contact summary every contact tool answers with. Billy has no separate
+customer resource: customers are contacts with ``isCustomer``; e-mail addresses live on contact
+persons, never on the contact. Get, create and update are in :mod:`billy_core.domain.contacts`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import ListInput, ListOutput, text_or_none, window
-from billy_core.tools import Tool
+from billy_core.domain.common import ListInput, ListOutput, text_or_none
+from billy_core.domain.references import search_window
+from billy_core.tools import Tool, ToolHandler
 
 
 def contact_person_summary(person: dict[str, Any]) -> dict[str, Any]:
@@ -80,16 +82,16 @@ async def contacts_with_persons(ctx: CallContext, role: str) -> list[dict[str, A
     return [contact_summary(contact, by_contact.get(str(contact["id"]), [])) for contact in contacts]
 
 
-async def list_customers(args: ListCustomersInput, ctx: CallContext) -> dict[str, Any]:
-    customers = await contacts_with_persons(ctx, "isCustomer")
-    chosen = [
-        customer
-        for customer in customers
-        if (args.include_archived or not customer["is_archived"])
-        and (not args.search or matches(customer, args.search))
-    ]
-    chosen.sort(key=lambda customer: (customer["name"].casefold(), customer["id"]))
-    return window(chosen, args)
+def role_lister(role: str) -> ToolHandler:
+    """The list handler for one role (``isCustomer`` or ``isSupplier``): search, archive filter, paging."""
+
+    async def list_contacts(args: ListCustomersInput, ctx: CallContext) -> dict[str, Any]:
+        contacts = await contacts_with_persons(ctx, role)
+        return search_window(
+            contacts, args, search=args.search, include_archived=args.include_archived, matches=matches
+        )
+
+    return list_contacts
 
 
 LIST_CUSTOMERS = Tool(
@@ -102,7 +104,7 @@ LIST_CUSTOMERS = Tool(
     ),
     input_model=ListCustomersInput,
     output_model=ListOutput,
-    handler=list_customers,
+    handler=role_lister("isCustomer"),
     idempotent=True,
 )
 

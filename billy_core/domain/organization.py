@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.errors import Forbidden
+from billy_core.errors import Forbidden, ToolError
 from billy_core.tools import Tool, ToolInput, ToolOutput
 
 
@@ -92,6 +93,54 @@ def auth_status_tool(read_only: bool) -> Tool:
     )
 
 
+class ConnectionStatus(ToolOutput):
+    ok: bool = Field(description="Billy answered and accepted the access token")
+    reachable: bool = Field(description="Billy answered at all (any HTTP answer counts)")
+    authenticated: bool = Field(description="Billy accepted the access token")
+    latency_ms: float | None = Field(None, description="Round trip of one GET /organization, in ms")
+    api_url: str = Field(description="The Billy API this server talks to")
+    organization_id: str | None = None
+    organization_name: str | None = None
+    error_code: str | None = Field(None, description="Our error code when the check failed")
+    reason: str | None = Field(None, description="Why the check failed, in words")
+
+
+def connection_tool(api_url: str) -> Tool:
+    async def test_connection(args: NoArguments, ctx: CallContext) -> dict[str, Any]:
+        result: dict[str, Any] = {"ok": False, "api_url": api_url, "reachable": False, "authenticated": False}
+        try:
+            await ctx.billy.organization_id()  # finds the organization first, so the timing is one request
+            started = time.perf_counter()
+            body = await ctx.billy.request("GET", "/organization", bypass_cache=True)
+            result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        except ToolError as exc:
+            answered = isinstance(exc.details.get("http_status"), int)
+            return {**result, "reachable": answered, "error_code": exc.code.value, "reason": exc.message}
+        organization = body["organization"]
+        return {
+            **result,
+            "ok": True,
+            "reachable": True,
+            "authenticated": True,
+            "organization_id": organization["id"],
+            "organization_name": organization.get("name"),
+        }
+
+    return Tool(
+        name="test_connection",
+        title="Test the connection to Billy",
+        description=(
+            "Check that Billy is reachable, how long one request takes (latency_ms), that the access "
+            "token is accepted, and which organization it opens. Use it when tools fail with "
+            "upstream_unavailable or forbidden, or to check a new set-up."
+        ),
+        input_model=NoArguments,
+        output_model=ConnectionStatus,
+        handler=test_connection,
+        idempotent=True,
+    )
+
+
 GET_ORGANIZATION = Tool(
     name="get_organization",
     title="Get the organization",
@@ -107,4 +156,4 @@ GET_ORGANIZATION = Tool(
 
 
 def tools(kernel: Any) -> list[Tool]:
-    return [GET_ORGANIZATION, auth_status_tool(kernel.read_only)]
+    return [GET_ORGANIZATION, auth_status_tool(kernel.read_only), connection_tool(kernel.settings.api_url)]
