@@ -25,6 +25,8 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; the SQLite file's folder is created when missing."""
     if is_sqlite(url):
         path = url.removeprefix("sqlite:///")
+        if path.startswith("file:"):  # a URI filename (?mode=ro&uri=true): its folder is the file's
+            path = path.removeprefix("file:").partition("?")[0]
         if path and path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return create_async_engine(async_url(url), pool_pre_ping=not is_sqlite(url))

@@ -1,0 +1,306 @@
+"""The audit log of one process: appends (group-committed), checkpoints, keys, the store.
+
+Concurrent calls in one process queue their drafts; whoever holds the in-process lock writes
+every queued draft in one serialized store transaction (one commit for many entries), and
+the store's own lock (``BEGIN IMMEDIATE``, an advisory lock) orders the writers of all
+processes. A draft's entry is committed when :meth:`AuditLog.append` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from loguru import logger
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from billy_audit.chain import canonical, parse_timestamp, seal, utc_timestamp
+from billy_audit.keys import AuditKeys, default_key_file, load_keys
+from billy_audit.settings import AuditSettings
+from billy_audit.store import SignedRow, SqlAuditStore
+from billy_core.backends import AUDIT_STORES, load_backend
+from billy_core.errors import StartupError
+
+
+class StoreUnavailable(Exception):
+    """The audit store could not take or give entries (down, read-only, too slow)."""
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    draft: dict[str, Any]
+    seq: int | None = None
+
+
+def store_name(settings: AuditSettings, url: str) -> str:
+    if settings.store:
+        return settings.store
+    return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
+class AuditLog:
+    """Everything the middleware, the tool, the CLI and the health check share."""
+
+    def __init__(
+        self,
+        settings: AuditSettings,
+        *,
+        database_url: str,
+        engine: Callable[[], AsyncEngine],
+        owns_engine: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self._engine_factory = engine
+        self._owns_engine = owns_engine
+        self._store: SqlAuditStore | None = None
+        self._keys: AuditKeys | None = None
+        self._created = False
+        self._lock = anyio.Lock()
+        self._queue: list[_Pending] = []
+        self._checkpoint_cache: tuple[int, float] | None = None  # (seq, wall-clock seconds)
+        self._ticker: asyncio.Task[None] | None = None
+        self.last_failure: tuple[float, str] | None = None
+        self.appended = 0
+
+    # ------------------------------------------------------------------ parts, made on first use
+
+    @property
+    def store(self) -> SqlAuditStore:
+        if self._store is None:
+            name = store_name(self.settings, self.database_url)
+            options: dict[str, Any] = {
+                "engine": self._engine_factory(),
+                "table_prefix": self.settings.table_prefix,
+                "schema": self.settings.db_schema,
+            }
+            if name == "sqlite":
+                options["wal"] = self.settings.sqlite_wal
+            self._store = load_backend(AUDIT_STORES, name, **options)
+        return self._store
+
+    @property
+    def keys(self) -> AuditKeys:
+        if self._keys is None:
+            settings = self.settings
+            self._keys = load_keys(
+                hmac_keys=settings.hmac_keys.get_secret_value() if settings.hmac_keys else None,
+                signing_key=settings.signing_key.get_secret_value() if settings.signing_key else None,
+                signing_key_file=settings.signing_key_file,
+                public_keys=settings.public_keys,
+                key_file=settings.key_file or default_key_file(self.database_url),
+            )
+        return self._keys
+
+    async def ready(self) -> SqlAuditStore:
+        """The store, its tables created (once per process)."""
+        store = self.store
+        if not self._created:
+            await store.create()
+            self._created = True
+        return store
+
+    # ------------------------------------------------------------------ appending
+
+    async def append(self, draft: dict[str, Any]) -> int:
+        """Commit one entry; its seq. Raises :class:`StoreUnavailable`."""
+        pending = _Pending(draft)
+        self._queue.append(pending)
+        try:
+            async with self._lock:
+                if pending.seq is None:
+                    await self._flush(pending)
+        except BaseException:
+            if pending in self._queue:
+                self._queue.remove(pending)
+            raise
+        assert pending.seq is not None
+        return pending.seq
+
+    async def append_all(self, drafts: list[dict[str, Any]]) -> list[int]:
+        """Commit many entries in one transaction (imports, tests, benchmarks); their seqs."""
+        items = [_Pending(draft) for draft in drafts]
+        async with self._lock:
+            try:
+                await self._write(items)
+            except StartupError:
+                raise
+            except Exception as exc:
+                raise StoreUnavailable(describe(exc)) from exc
+        return [item.seq for item in items if item.seq is not None]
+
+    async def _flush(self, leader: _Pending) -> None:
+        batch, self._queue = self._queue, []
+        try:
+            with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
+                await self._write(batch)
+        except StartupError:
+            self._queue[:0] = [item for item in batch if item is not leader]
+            raise
+        except Exception as exc:
+            # Nothing of the batch was committed: the others go back to the queue and try again.
+            self._queue[:0] = [item for item in batch if item is not leader]
+            reason = describe(exc)
+            self.last_failure = (time.monotonic(), reason)
+            raise StoreUnavailable(reason) from exc
+        self.last_failure = None
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        keys = self.keys
+        key = keys.hmac.current
+        store = await self.ready()
+        async with store.serialized() as connection:
+            seq, prev = await store.head(connection)
+            entries = []
+            for item in batch:
+                seq += 1
+                entry = seal(
+                    item.draft,
+                    seq=seq,
+                    ts=utc_timestamp(),
+                    prev_hash=prev,
+                    key_version=key.version,
+                    key=key.secret,
+                )
+                entries.append(entry)
+                prev = entry.hash
+            await store.insert_entries(connection, entries)
+            written = await self._checkpoint_if_due(connection, seq, prev)
+        for item, entry in zip(batch, entries, strict=True):
+            item.seq = entry.seq
+        self.appended += len(entries)
+        if written is not None:
+            self._mirror(written)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _due(self, head_seq: int, now: float) -> bool:
+        cache = self._checkpoint_cache
+        if cache is None:
+            return True
+        seq, at = cache
+        return head_seq - seq >= self.settings.checkpoint_every or (
+            head_seq > seq and now - at >= self.settings.checkpoint_seconds
+        )
+
+    async def _checkpoint_if_due(
+        self, connection: AsyncConnection, head_seq: int, head_hash: str, *, force: bool = False
+    ) -> SignedRow | None:
+        now = time.time()
+        if not force and not self._due(head_seq, now):
+            return None
+        store = self.store
+        last = await store.last_signed(connection, store.checkpoints)
+        last_seq, last_at = (last.seq, parse_timestamp(last.ts).timestamp()) if last else (0, now)
+        self._checkpoint_cache = (last_seq, last_at)
+        if head_seq <= last_seq:
+            return None
+        if not force and not self._due(head_seq, now):
+            return None
+        row = self.signed("checkpoint", head_seq, head_hash)
+        await store.insert_signed(connection, store.checkpoints, row)
+        self._checkpoint_cache = (head_seq, now)
+        return row
+
+    def signed(self, kind: str, seq: int, head_hash: str, **extra: Any) -> SignedRow:
+        """A checkpoint or anchor over (seq, hash), signed with the Ed25519 key."""
+        signer = self.keys.signer
+        ts = utc_timestamp()
+        body = canonical(
+            {**extra, "type": kind, "seq": seq, "hash": head_hash, "ts": ts, "key_id": signer.key_id}
+        )
+        return SignedRow(
+            seq=seq, ts=ts, hash=head_hash, key_id=signer.key_id, body=body, signature=signer.sign(body)
+        )
+
+    async def checkpoint(self, *, force: bool = True) -> SignedRow | None:
+        """Sign the current head now (if it is not signed yet)."""
+        async with self._lock:
+            try:
+                with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
+                    store = await self.ready()
+                    async with store.serialized() as connection:
+                        seq, head = await store.head(connection)
+                        written = await self._checkpoint_if_due(connection, seq, head, force=force)
+            except StartupError:
+                raise
+            except Exception as exc:
+                raise StoreUnavailable(describe(exc)) from exc
+        if written is not None:
+            self._mirror(written)
+        return written
+
+    def _mirror(self, row: SignedRow) -> None:
+        path = self.settings.checkpoint_file
+        if path is None:
+            return
+        line = json.dumps({name: getattr(row, name) for name in SignedRow.__dataclass_fields__})
+        try:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            logger.error("audit: cannot append checkpoint {} to {}: {}", row.seq, path, exc)
+
+    def mirrored_checkpoints(self) -> list[SignedRow]:
+        path = self.settings.checkpoint_file
+        if path is None or not Path(path).exists():
+            return []
+        rows = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rows.append(SignedRow(**json.loads(line)))
+        return rows
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """At server start: make the tables (a failure only warns) and start the checkpoint timer."""
+        try:
+            with anyio.fail_after(self.settings.store_timeout_seconds):
+                await self.ready()
+        except StartupError:
+            raise
+        except Exception as exc:
+            logger.warning("audit: the audit store is not available at start-up: {}", describe(exc))
+        self.keys  # noqa: B018  (load keys now: a bad key stops start-up, and the warning shows early)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="billy-audit-checkpoints")
+
+    async def _tick(self) -> None:
+        while True:
+            await anyio.sleep(self.settings.checkpoint_seconds)
+            try:
+                await self.checkpoint(force=False)
+            except StoreUnavailable as exc:
+                logger.warning("audit: periodic checkpoint failed: {}", exc)
+
+    async def stop(self) -> None:
+        """At shutdown (after in-flight calls drained): stop the timer, sign the head."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        try:
+            await self.checkpoint(force=True)
+        except StoreUnavailable as exc:
+            logger.error("audit: no checkpoint at shutdown: {}", exc)
+
+    async def aclose(self) -> None:
+        if self._owns_engine and self._store is not None:
+            await self._store.engine.dispose()
+
+    def healthy_since_last_append(self) -> bool:
+        return self.last_failure is None
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming the failure, without SQL parameters (which could hold entry data)."""
+    if isinstance(exc, TimeoutError):
+        return "the audit store did not answer in time"
+    original = getattr(exc, "orig", None)
+    detail = str(original if original is not None else exc).splitlines()[0:1]
+    return f"{type(original or exc).__name__}: {detail[0] if detail else ''}".strip()

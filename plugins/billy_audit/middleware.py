@@ -1,0 +1,226 @@
+"""The audit middleware (tool-call chain, ORDER_AUDIT) and its upstream helper.
+
+* A write (``tool.read_only`` is False) commits an ``intent`` entry before anything further
+  down the chain runs; if that fails the call is refused with ``audit_unavailable`` and nothing
+  reaches Billy. After the call an ``outcome`` entry names the result (``ok``, ``preview`` or
+  the error code) and points back at the intent with ``intent_seq``.
+* A read leaves one ``read`` entry after it ran. If it cannot be stored the answer still goes
+  out with a warning (server log and MCP log message), or is refused when
+  ``BILLY_AUDIT__ON_READ_FAILURE=refuse``.
+
+Arguments, results and error messages pass through the kernel's PII redactor first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from decimal import Decimal
+from typing import Any
+
+import anyio
+from loguru import logger
+
+from billy_audit.chain import canonical, plain
+from billy_audit.log import AuditLog, StoreUnavailable
+from billy_core.billy.client import singular
+from billy_core.errors import AuditUnavailable, ToolError
+from billy_core.pii import get_redactor
+from billy_core.pipeline import CallNext, ToolCall, ToolResult
+from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse
+
+UPSTREAM_KEY = "audit.upstream"
+ORGANIZATION_KEY = "audit.organization"
+MAX_UPSTREAM_RECORDED = 50
+
+
+class AuditMiddleware:
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+        self.refuse_unrecorded_reads = log.settings.on_read_failure == "refuse"
+        self.max_result_bytes = log.settings.max_result_bytes
+
+    async def __call__(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        if call.tool.read_only:
+            return await self._read(call, call_next)
+        return await self._write(call, call_next)
+
+    async def _write(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        started = time.monotonic()
+        try:
+            intent_seq = await self.log.append(self.draft(call, "intent", "pending"))
+        except StoreUnavailable as exc:
+            logger.error(
+                "audit: refused write {} [correlation_id={}]: the audit store is unavailable ({})",
+                call.tool.name,
+                call.correlation_id,
+                exc,
+            )
+            raise AuditUnavailable(
+                "the audit trail cannot record this write, so it was not sent to Billy",
+                hint="The audit store is unavailable; retry later or ask the operator to check it.",
+            ) from None
+        result: ToolResult | None = None
+        failure: BaseException | None = None
+        try:
+            result = await call_next(call)
+            return result
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            draft = self.draft(call, "outcome", started=started, result=result, failure=failure)
+            draft["intent_seq"] = intent_seq
+            await self._record(call, draft, what="the outcome of write")
+
+    async def _read(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        started = time.monotonic()
+        try:
+            result = await call_next(call)
+        except BaseException as exc:
+            await self._record(call, self.draft(call, "read", started=started, failure=exc), what="read")
+            raise
+        recorded = await self._record(
+            call, self.draft(call, "read", started=started, result=result), what="read"
+        )
+        if not recorded and self.refuse_unrecorded_reads:
+            raise AuditUnavailable(
+                "the audit trail cannot record this read, and this server refuses unrecorded reads",
+                hint="Retry later or ask the operator to check the audit store.",
+            )
+        return result
+
+    async def _record(self, call: ToolCall, draft: dict[str, Any], *, what: str) -> bool:
+        """Append ``draft`` even if the call is being cancelled; False (and a warning) on failure."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.log.append(draft)
+                return True
+            except StoreUnavailable as exc:
+                await self._warn(call, what, exc)
+        return False
+
+    @staticmethod
+    async def _warn(call: ToolCall, what: str, exc: StoreUnavailable) -> None:
+        logger.warning(
+            "audit: {} {} was not recorded [correlation_id={}]: the audit store is unavailable ({})",
+            what,
+            call.tool.name,
+            call.correlation_id,
+            exc,
+        )
+        try:
+            await call.context.log("warning", f"audit: this {what} was not recorded in the audit trail")
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ entries
+
+    def draft(
+        self,
+        call: ToolCall,
+        kind: str,
+        outcome: str | None = None,
+        *,
+        started: float | None = None,
+        result: ToolResult | None = None,
+        failure: BaseException | None = None,
+    ) -> dict[str, Any]:
+        """An entry without its place in the chain (seq, ts, key version come at append)."""
+        redactor = get_redactor()
+        context = call.context
+        principal = call.principal
+        draft: dict[str, Any] = {
+            "kind": kind,
+            "tool": call.tool.name,
+            "read_only": call.tool.read_only,
+            "transport": call.transport,
+            "principal": redactor.redact_text(principal.id),
+            "principal_kind": principal.kind,
+            "organization_id": context.extras.get(ORGANIZATION_KEY) or context.organization_id,
+            "correlation_id": call.correlation_id,
+            "arguments": plain(redactor.redact_value(call.arguments)),
+        }
+        if kind == "intent":
+            draft["outcome"] = outcome or "pending"
+            return draft
+        draft["outcome"] = outcome_of(result, failure)
+        draft["duration_ms"] = str(Decimal(int((time.monotonic() - (started or 0.0)) * 1e6)) / 1000)
+        draft["records"] = list(context.records_touched)
+        draft["upstream_calls"] = context.upstream_calls
+        draft["upstream"] = list(context.extras.get(UPSTREAM_KEY, ()))
+        if failure is not None:
+            draft["error"] = plain(redactor.redact_value(error_body(call, failure)))
+        elif result is not None and result.is_error:
+            draft["error"] = plain(redactor.redact_value(result.structured))
+        elif result is not None and kind == "outcome":
+            draft["result"] = self._bounded(plain(redactor.redact_value(result.structured)))
+        return draft
+
+    def _bounded(self, value: Any) -> Any:
+        text = canonical(value)
+        size = len(text.encode())
+        if size <= self.max_result_bytes:
+            return value
+        return {"omitted": True, "bytes": size, "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def outcome_of(result: ToolResult | None, failure: BaseException | None) -> str:
+    if isinstance(failure, ToolError):
+        return failure.code.value
+    if failure is not None:
+        return "internal_error" if isinstance(failure, Exception) else "cancelled"
+    if result is None:
+        return "internal_error"
+    if result.is_error:
+        return str(result.structured.get("code", "error"))
+    if "confirmation_ticket" in result.structured and "preview" in result.structured:
+        return "preview"
+    return "ok"
+
+
+def error_body(call: ToolCall, failure: BaseException) -> dict[str, Any]:
+    if isinstance(failure, ToolError):
+        return failure.to_body(call.correlation_id)
+    return {"code": outcome_of(None, failure), "message": type(failure).__name__}
+
+
+async def record_upstream(request: UpstreamRequest, call_next: UpstreamNext) -> UpstreamResponse:
+    """Upstream middleware: note each request (method, path, status) and the records a write touched."""
+    context = request.call
+    if context is None:
+        return await call_next(request)
+    if request.organization_id:
+        context.extras.setdefault(ORGANIZATION_KEY, request.organization_id)
+    try:
+        response = await call_next(request)
+    except BaseException:
+        note_request(context, request, "error", cached=False)
+        raise
+    note_request(context, request, response.status, cached=response.from_cache)
+    if not request.is_read and response.ok:
+        touch_records(context, request, response.body)
+    return response
+
+
+def note_request(context: Any, request: UpstreamRequest, status: int | str, *, cached: bool) -> None:
+    seen = context.extras.setdefault(UPSTREAM_KEY, [])
+    if len(seen) < MAX_UPSTREAM_RECORDED:
+        note: dict[str, Any] = {"method": request.method, "path": request.path, "status": status}
+        if cached:
+            note["cached"] = True
+        seen.append(note)
+
+
+def touch_records(context: Any, request: UpstreamRequest, body: Any) -> None:
+    """``invoice:<id>`` for the record a write names in its path and for each record Billy returned."""
+    parts = [part for part in request.path.split("/") if part]
+    if len(parts) >= 2:
+        context.touch(f"{singular(parts[0])}:{parts[1]}")
+    if isinstance(body, dict):
+        for plural, records in body.items():
+            if plural == "meta" or not isinstance(records, list):
+                continue
+            for record in records:
+                if isinstance(record, dict) and record.get("id"):
+                    context.touch(f"{singular(plural)}:{record['id']}")

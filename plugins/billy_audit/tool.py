@@ -1,0 +1,80 @@
+"""The MCP tool ``list_audit_logs``: recent audit entries, filtered (admin scope)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from billy_audit.log import AuditLog, describe
+from billy_audit.periods import bound
+from billy_audit.store import Filters
+from billy_audit.views import summary
+from billy_core.context import CallContext
+from billy_core.errors import AuditUnavailable, Forbidden
+from billy_core.tools import Tool, ToolInput, ToolOutput
+
+
+class ListAuditLogsInput(ToolInput):
+    limit: int = Field(50, ge=1, le=500, description="How many entries, newest first")
+    tool: str | None = Field(None, max_length=128, description="Only calls of this tool")
+    principal: str | None = Field(None, max_length=256, description="Only this caller's entries")
+    correlation_id: str | None = Field(None, max_length=64, description="Only entries of this call")
+    kind: Literal["intent", "outcome", "read"] | None = Field(
+        None, description="intent (before a write), outcome (after it) or read"
+    )
+    outcome: str | None = Field(None, max_length=64, description="ok, preview, pending or an error code")
+    since: date | datetime | None = Field(None, description="From this day (Danish time) or instant")
+    until: date | datetime | None = Field(
+        None, description="Through this day (Danish time), or before this instant"
+    )
+    before_seq: int | None = Field(None, ge=1, description="Page on: entries older than this seq")
+
+
+class ListAuditLogsOutput(ToolOutput):
+    entries: list[dict[str, Any]] = Field(description="Entries, newest first; personal data is redacted")
+    next_before_seq: int | None = Field(None, description="Pass as before_seq for the next page")
+
+
+def list_audit_logs_tool(log: AuditLog) -> Tool:
+    async def list_audit_logs(args: ListAuditLogsInput, ctx: CallContext) -> dict[str, Any]:
+        if not ctx.principal.has_scope("admin"):
+            raise Forbidden("reading the audit trail needs the admin scope")
+        filters = Filters(
+            tool=args.tool,
+            principal=args.principal,
+            correlation_id=args.correlation_id,
+            kind=args.kind,
+            outcome=args.outcome,
+            since=bound(args.since),
+            until=bound(args.until, end=True),
+            before_seq=args.before_seq,
+        )
+        try:
+            store = await log.ready()
+            rows = await store.recent(filters, args.limit + 1)
+        except Exception as exc:
+            raise AuditUnavailable(f"the audit store cannot be read: {describe(exc)}") from None
+        more = len(rows) > args.limit
+        rows = rows[: args.limit]
+        return {
+            "entries": [summary(row) for row in rows],
+            "next_before_seq": rows[-1].seq if more and rows else None,
+        }
+
+    return Tool(
+        name="list_audit_logs",
+        title="List audit log entries",
+        description=(
+            "Recent entries of the tamper-evident audit trail, newest first: who called which tool, "
+            "when, with which (redacted) arguments, the outcome and the Billy records touched. Filter by "
+            "tool, principal, correlation_id, kind, outcome or date; page with before_seq."
+        ),
+        input_model=ListAuditLogsInput,
+        output_model=ListAuditLogsOutput,
+        handler=list_audit_logs,
+        idempotent=True,
+        open_world=False,
+        tags=frozenset({"audit"}),
+    )
