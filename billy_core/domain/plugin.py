@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from billy_core.context import CallContext
-from billy_core.domain import contacts, customers, helpers, invoices, ledger, organization, products
+from billy_core.domain import (
+    compliance,
+    contacts,
+    customers,
+    helpers,
+    invoices,
+    ledger,
+    organization,
+    products,
+)
 from billy_core.domain.organization import fetch_organization, organization_summary
 from billy_core.domain.prompts import PROMPTS
 from billy_core.hookspecs import hookimpl
@@ -18,7 +27,7 @@ from billy_core.kernel import Kernel
 from billy_core.surface import Resource
 
 # Each module offers ``tools(kernel) -> list[Tool]``; list a module here to add its tools.
-TOOL_MODULES = (organization, customers, contacts, products, ledger, helpers, invoices)
+TOOL_MODULES = (organization, customers, contacts, products, ledger, helpers, invoices, compliance)
 
 
 @hookimpl
