@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -108,6 +109,36 @@ def tools_list(as_json: bool) -> None:
     for tool in visible:
         kind = "read " if tool.read_only else ("write!" if tool.destructive else "write")
         click.echo(f"{tool.name:<28} {kind:<7} {tool.plugin:<10} {tool.title or ''}")
+
+
+@tools.command("reference")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rewrite the generated part of this Markdown file (docs/tools.md), keeping the rest",
+)
+@click.option(
+    "--check", is_flag=True, help="With --output: exit 1 if the file is out of date, change nothing"
+)
+@reports_startup_errors
+def tools_reference(output: Path | None, check: bool) -> None:
+    """The tool reference in Markdown, from the registry with writes enabled."""
+    from billy_core.tool_reference import generated_block, splice_reference
+
+    block = generated_block(build_kernel(read_only=False).tools)
+    if output is None:
+        click.echo(block, nl=False)
+        return
+    current = output.read_text(encoding="utf-8") if output.exists() else None
+    wanted = splice_reference(current, block)
+    if check:
+        if current != wanted:
+            click.echo(f"{output} is out of date: run billy-mcp tools reference --output {output}", err=True)
+            sys.exit(1)
+        return
+    output.write_text(wanted, encoding="utf-8")
+    click.echo(f"wrote {output}")
 
 
 @cli.group()

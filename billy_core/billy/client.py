@@ -9,6 +9,7 @@ deadline. JSON numbers from Billy are read as ``Decimal``.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from billy_core import pii
 from billy_core.auth import BillyCredential, CredentialResolver
 from billy_core.billy.errors import error_from_response, error_from_transport
 from billy_core.context import CallContext, Principal
-from billy_core.errors import Forbidden, UpstreamUnavailable
+from billy_core.errors import Forbidden, InvalidArgument, UpstreamUnavailable
 from billy_core.jsonutil import dumps_exact, loads_exact
 from billy_core.metrics import Metrics
 from billy_core.reconcile import read_back_for
@@ -36,6 +37,20 @@ MAYBE_SENT = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError
 def scope_of(token: str) -> str:
     """A stable, non-secret id for a credential (cache keys and breakers use it)."""
     return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+# A path segment Billy never uses: empty, "." or "..", or with a query, fragment, escape or space.
+UNSAFE_SEGMENT = re.compile(r"^\.{0,2}$|[?#%\\\s]")
+
+
+def check_path(path: str) -> None:
+    """Refuse a path an id argument could have bent elsewhere ("../contacts", "x?q=", "")."""
+    if any(UNSAFE_SEGMENT.search(segment) for segment in path.lstrip("/").split("/")):
+        message = "a Billy record id is never empty and never contains '/', '?', '#', '%', '\\' or spaces"
+        raise InvalidArgument(
+            f"refused to call Billy at {path!r}: {message}",
+            details={"errors": [{"field": "(record id)", "rule": "unsafe_path", "message": message}]},
+        )
 
 
 def singular(plural: str) -> str:
@@ -205,6 +220,7 @@ class BillyClient:
 
         ``live=True``: only Billy's own answer will do; a cached one (served because Billy
         failed) raises :class:`UpstreamUnavailable` instead."""
+        check_path(path)
         credential = await self.pool.credential(self.call.principal, self.call.organization_id)
         organization_id = credential.organization_id or await self._discover_organization(credential)
         request = UpstreamRequest(

@@ -4,7 +4,7 @@ entries, and the shared session sandbox should keep its demo company as seeded."
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -13,11 +13,16 @@ import pytest
 from billy_core.testing import mcp_client
 
 
-@pytest.fixture(scope="package")
-def catalogue_sandbox():
+def private_sandbox() -> Iterator[Any]:
+    """A sandbox (demo company) on a free port for one fixture scope."""
     runner = pytest.importorskip("billy_sandbox.runner", reason="billy_sandbox is not installed")
     with runner.SandboxServer(host="127.0.0.1", port=0) as server:
         yield server
+
+
+@pytest.fixture(scope="package")
+def catalogue_sandbox():
+    yield from private_sandbox()
 
 
 @pytest.fixture
