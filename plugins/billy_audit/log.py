@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import sqlalchemy as sa
 from loguru import logger
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billy_audit.chain import canonical, parse_timestamp, seal, utc_timestamp
+from billy_audit.chain import StoredEntry, canonical, parse_timestamp, seal, utc_timestamp
 from billy_audit.keys import AuditKeys, default_key_file, load_keys
 from billy_audit.settings import AuditSettings
 from billy_audit.store import SignedRow, SqlAuditStore
@@ -30,6 +32,10 @@ from billy_core.errors import StartupError
 
 class StoreUnavailable(Exception):
     """The audit store could not take or give entries (down, read-only, too slow)."""
+
+
+class StaleHead(Exception):
+    """The remembered chain head is no longer the head: another writer appended."""
 
 
 @dataclass(eq=False, slots=True)
@@ -68,6 +74,8 @@ class AuditLog:
         self._ticker: asyncio.Task[None] | None = None
         self.last_failure: tuple[float, str] | None = None
         self.appended = 0
+        self._head: tuple[int, str] | None = None  # (seq, hash) of the last entry this process wrote
+        self.clock: Callable[[], str] = utc_timestamp  # entry timestamps (tests set the past)
 
     # ------------------------------------------------------------------ parts, made on first use
 
@@ -152,31 +160,58 @@ class AuditLog:
         self.last_failure = None
 
     async def _write(self, batch: list[_Pending]) -> None:
-        keys = self.keys
-        key = keys.hmac.current
         store = await self.ready()
-        async with store.serialized() as connection:
-            seq, prev = await store.head(connection)
+        # A write's intent is on disk before the write goes out; other entries ride on the next flush.
+        durable = self.settings.flush_every_entry or any(item.draft.get("kind") == "intent" for item in batch)
+        try:
+            entries, written = await self._write_once(store, batch, durable, self._head)
+        except StaleHead:
+            # Another process appended since our last entry: read the head under the lock.
+            entries, written = await self._write_once(store, batch, durable, None)
+        except BaseException:
+            self._head = None
+            raise
+        for item, entry in zip(batch, entries, strict=True):
+            item.seq = entry.seq
+        self.appended += len(entries)
+        if written is not None:
+            self._mirror(written)
+
+    async def _write_once(
+        self, store: SqlAuditStore, batch: list[_Pending], durable: bool, head: tuple[int, str] | None
+    ) -> tuple[list[StoredEntry], SignedRow | None]:
+        """One serialized transaction. With a remembered ``head`` it skips reading the head: if
+        another process appended meanwhile, ``seq`` (the primary key) is taken and the insert fails
+        with :class:`StaleHead`, before anything is committed."""
+        key = self.keys.hmac.current
+        self._head = None
+
+        def work(connection: sa.Connection) -> tuple[list[StoredEntry], SignedRow | None]:
+            seq, prev = head if head is not None else store.head(connection)
             entries = []
             for item in batch:
                 seq += 1
                 entry = seal(
                     item.draft,
                     seq=seq,
-                    ts=utc_timestamp(),
+                    ts=self.clock(),
                     prev_hash=prev,
                     key_version=key.version,
                     key=key.secret,
                 )
                 entries.append(entry)
                 prev = entry.hash
-            await store.insert_entries(connection, entries)
-            written = await self._checkpoint_if_due(connection, seq, prev)
-        for item, entry in zip(batch, entries, strict=True):
-            item.seq = entry.seq
-        self.appended += len(entries)
-        if written is not None:
-            self._mirror(written)
+            store.insert_entries(connection, entries)
+            return entries, self._checkpoint_if_due(connection, seq, prev)
+
+        try:
+            entries, written = await store.transact(work, durable=durable)
+        except IntegrityError as exc:
+            if head is None:
+                raise
+            raise StaleHead from exc
+        self._head = (entries[-1].seq, entries[-1].hash)
+        return entries, written
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -189,14 +224,15 @@ class AuditLog:
             head_seq > seq and now - at >= self.settings.checkpoint_seconds
         )
 
-    async def _checkpoint_if_due(
-        self, connection: AsyncConnection, head_seq: int, head_hash: str, *, force: bool = False
+    def _checkpoint_if_due(
+        self, connection: sa.Connection, head_seq: int, head_hash: str, *, force: bool = False
     ) -> SignedRow | None:
+        """Inside a write transaction: sign the head if 1,000 entries or 60 s have passed."""
         now = time.time()
         if not force and not self._due(head_seq, now):
             return None
         store = self.store
-        last = await store.last_signed(connection, store.checkpoints)
+        last = store.last_signed(connection, store.checkpoints)
         last_seq, last_at = (last.seq, parse_timestamp(last.ts).timestamp()) if last else (0, now)
         self._checkpoint_cache = (last_seq, last_at)
         if head_seq <= last_seq:
@@ -204,7 +240,7 @@ class AuditLog:
         if not force and not self._due(head_seq, now):
             return None
         row = self.signed("checkpoint", head_seq, head_hash)
-        await store.insert_signed(connection, store.checkpoints, row)
+        store.insert_signed(connection, store.checkpoints, row)
         self._checkpoint_cache = (head_seq, now)
         return row
 
@@ -225,9 +261,12 @@ class AuditLog:
             try:
                 with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
                     store = await self.ready()
-                    async with store.serialized() as connection:
-                        seq, head = await store.head(connection)
-                        written = await self._checkpoint_if_due(connection, seq, head, force=force)
+
+                    def work(connection: sa.Connection) -> SignedRow | None:
+                        seq, head = store.head(connection)
+                        return self._checkpoint_if_due(connection, seq, head, force=force)
+
+                    written = await store.transact(work)
             except StartupError:
                 raise
             except Exception as exc:
@@ -290,8 +329,10 @@ class AuditLog:
             logger.error("audit: no checkpoint at shutdown: {}", exc)
 
     async def aclose(self) -> None:
-        if self._owns_engine and self._store is not None:
-            await self._store.engine.dispose()
+        if self._store is not None:
+            await self._store.dispose()
+            if self._owns_engine:
+                await self._store.engine.dispose()
 
     def healthy_since_last_append(self) -> bool:
         return self.last_failure is None

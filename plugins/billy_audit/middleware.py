@@ -60,6 +60,9 @@ class AuditMiddleware:
                 "the audit trail cannot record this write, so it was not sent to Billy",
                 hint="The audit store is unavailable; retry later or ask the operator to check it.",
             ) from None
+        logger.debug(
+            "audit: intent seq {} for {} [correlation_id={}]", intent_seq, call.tool.name, call.correlation_id
+        )
         result: ToolResult | None = None
         failure: BaseException | None = None
         try:

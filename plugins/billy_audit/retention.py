@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
+
 from billy_audit.log import AuditLog
 from billy_audit.periods import local_day
 from billy_audit.store import SignedRow
@@ -53,7 +55,7 @@ def eligible(ts: str, before: date, fiscal_year_end_month: int, today: date) -> 
 async def plan(log: AuditLog, before: date, fiscal_year_end_month: int, today: date) -> PurgePlan:
     """The longest prefix of the chain whose every entry may be removed."""
     store = await log.ready()
-    anchor = await store.last_signed(None, store.anchors)
+    anchor = await store.latest(store.anchors)
     after = anchor.seq if anchor else 0
     first = last = None
     last_hash = None
@@ -88,11 +90,13 @@ async def purge(log: AuditLog, planned: PurgePlan) -> SignedRow | None:
         before=planned.before.isoformat(),
         fiscal_year_end_month=planned.fiscal_year_end_month,
     )
-    async with store.serialized() as connection:
-        removed = await store.delete_through(connection, planned.last_seq)
-        if removed != planned.count:
-            raise RuntimeError(
-                f"expected to remove {planned.count} entries, found {removed}; nothing was purged"
-            )
-        await store.insert_signed(connection, store.anchors, anchor)
+    last_seq, count = planned.last_seq, planned.count
+
+    def work(connection: sa.Connection) -> None:
+        removed = store.delete_through(connection, last_seq)
+        if removed != count:
+            raise RuntimeError(f"expected to remove {count} entries, found {removed}; nothing was purged")
+        store.insert_signed(connection, store.anchors, anchor)
+
+    await store.transact(work)
     return anchor

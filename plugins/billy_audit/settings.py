@@ -49,6 +49,11 @@ class AuditSettings(BaseModel):
     max_result_bytes: int = Field(
         16_384, ge=0, description="Larger write results are recorded as their size and SHA-256"
     )
+    flush_every_entry: bool = Field(
+        False,
+        description="Flush every entry to disk before answering; by default only a write's intent "
+        "is flushed at once (before the write goes out), the others with the next flush",
+    )
     sqlite_wal: bool = Field(True, description="Put the SQLite database in WAL mode (faster appends)")
 
     @field_validator("database_url")

@@ -101,14 +101,14 @@ async def test_reads_can_be_refused_instead(build, unavailable_url):
 
 
 async def test_readiness_fails_while_the_store_is_down(build, unavailable_url):
-    kernel = build(unavailable_url)
-    readiness = await kernel.readiness()
+    async with build(unavailable_url) as kernel:
+        readiness = await kernel.readiness()
     assert readiness.ready is False
     assert readiness.checks["audit_store"]["state"] == "failing" and readiness.checks["audit_store"]["local"]
 
 
 async def test_readiness_passes_with_a_working_store(build, tmp_path):
-    kernel = build(f"sqlite:///{tmp_path / 'fine.sqlite3'}")
-    readiness = await kernel.readiness()
+    async with build(f"sqlite:///{tmp_path / 'fine.sqlite3'}") as kernel:
+        readiness = await kernel.readiness()
     assert readiness.checks["audit_store"]["state"] == "ok"
     assert readiness.ready is True

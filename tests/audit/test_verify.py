@@ -10,7 +10,7 @@ from billy_audit.keys import load_keys
 from billy_audit.verify import Verifier
 from pydantic import SecretStr
 
-from tests.audit.helpers import HMAC_V1, HMAC_V2, SIGNING_KEY, Tamper, draft, fill
+from tests.audit.helpers import HMAC_V1, HMAC_V2, SIGNING_KEY, Tamper, draft, fill, make_log
 
 pytestmark = pytest.mark.anyio
 
@@ -200,3 +200,19 @@ async def test_a_chain_verifies_at_a_few_thousand_entries(store_log):
     await fill(store_log, 5000, batch=1000)
     report = await verify(store_log)
     assert report.status == "intact" and report.entries_checked == 5000
+
+
+async def test_the_checkpoint_file_catches_a_tail_cut_with_its_checkpoints(sqlite_url, tmp_path):
+    log = make_log(sqlite_url, checkpoint_every=100, checkpoint_file=tmp_path / "checkpoints.jsonl")
+    await fill(log, COUNT, batch=50)
+    tamper = Tamper(log)
+    await tamper.sql(f"DELETE FROM {tamper.entries} WHERE seq > 150")
+    await tamper.sql(f"DELETE FROM {tamper.checkpoints} WHERE seq > 150")
+    assert (await verify(log)).status == "intact"  # the database alone cannot tell
+    report = await Verifier(log.store, log.keys, extra_checkpoints=log.mirrored_checkpoints()).run()
+    assert (report.status, report.problem.kind, report.problem.first_bad_seq) == (
+        "tampered",
+        "truncated",
+        151,
+    )
+    await log.aclose()
