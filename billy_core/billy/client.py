@@ -62,6 +62,8 @@ def singular(plural: str) -> str:
 class BillyPool:
     """HTTP connection pools (one per Billy organization) and credential lookup."""
 
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
+
     def __init__(
         self, settings: KernelSettings, metrics: Metrics, resolvers: Sequence[CredentialResolver] = ()
     ):
@@ -107,7 +109,7 @@ class BillyPool:
                     "User-Agent": "billy-mcp",
                 },
                 timeout=self.settings.upstream_timeout_seconds,
-                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+                limits=self.limits,
             )
             self._http[scope] = client
         return client

@@ -28,7 +28,7 @@ class ListInput(ToolInput):
         DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="How many items to return", examples=[20]
     )
     offset: int = Field(
-        0, ge=0, description="How many items to skip (use next_offset from the previous page)"
+        0, ge=0, description="How many items to skip (use next_offset from the previous page)", examples=[50]
     )
     fields: list[str] | None = Field(
         None,
@@ -38,7 +38,9 @@ class ListInput(ToolInput):
 
 
 class GetInput(ToolInput):
-    fields: list[str] | None = Field(None, description="Only return these fields (id is always included)")
+    fields: list[str] | None = Field(
+        None, description="Only return these fields (id is always included)", examples=[["name", "balance"]]
+    )
 
 
 class ListOutput(ToolOutput):

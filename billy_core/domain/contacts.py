@@ -124,7 +124,9 @@ class CreateContactInput(ContactFields):
 
 class ContactPersonChange(ToolInput):
     id: BillyId | None = Field(
-        None, description="The id of an existing contact person to edit; leave out to add a new person"
+        None,
+        description="The id of an existing contact person to edit; leave out to add a new person",
+        examples=["6_FShWNi6HePGy7rdTqMDg"],
     )
     name: str | None = Field(None, max_length=255, description="The person's name", examples=["Jens Hansen"])
     email: Email | None = Field(None, description="The person's e-mail", examples=["jens@example.dk"])
@@ -138,8 +140,10 @@ class UpdateContactInput(ContactFields):
         description="The Billy contact id of the customer (a supplier's id works too)",
         examples=["EhZmX9g2SPvGFveh4IcsAg"],
     )
-    name: str | None = Field(None, min_length=1, max_length=255, description="New name")
-    type: ContactType | None = Field(None, description="company or person")
+    name: str | None = Field(
+        None, min_length=1, max_length=255, description="New name", examples=["Kaffebaren Møllen A/S"]
+    )
+    type: ContactType | None = Field(None, description="company or person", examples=["company"])
     country: CountryCode | None = Field(None, description="ISO country code", examples=["DK"])
     email: Email | None = Field(
         None,

@@ -36,7 +36,7 @@ class VatLine(ToolInput):
         examples=["3"],
     )
     vat_percent: Percent | None = Field(
-        None, description="This line's VAT rate in percent (default: vat_percent)"
+        None, description="This line's VAT rate in percent (default: vat_percent)", examples=["0"]
     )
     discount_percent: Percent | None = Field(
         None, description="Discount on the line in percent", examples=["10"]
@@ -62,7 +62,9 @@ class CalculateVatInput(ToolInput):
     tax_mode: Literal["excl", "incl"] = Field(
         "excl", description="excl: prices are before VAT (VAT is added); incl: prices already include VAT"
     )
-    vat_percent: Percent = Field(Decimal(25), description="VAT rate in percent (Danish moms: 25)")
+    vat_percent: Percent = Field(
+        Decimal(25), description="VAT rate in percent (Danish moms: 25)", examples=["25"]
+    )
 
     @model_validator(mode="after")
     def _amount_or_lines(self) -> CalculateVatInput:

@@ -135,11 +135,21 @@ class ListBankPaymentsInput(ListInput):
         None, description="Latest payment date, YYYY-MM-DD", examples=["2026-03-31"]
     )
     direction: Literal["incoming", "outgoing"] | None = Field(
-        None, description="incoming: money received (invoices paid); outgoing: money paid out (bills)"
+        None,
+        description="incoming: money received (invoices paid); outgoing: money paid out (bills)",
+        examples=["incoming"],
     )
-    contact_id: BillyId | None = Field(None, description="Only payments from or to this customer or supplier")
-    invoice_id: BillyId | None = Field(None, description="Only payments that settle this invoice")
-    bill_id: BillyId | None = Field(None, description="Only payments that settle this bill")
+    contact_id: BillyId | None = Field(
+        None,
+        description="Only payments from or to this customer or supplier",
+        examples=["EhZmX9g2SPvGFveh4IcsAg"],
+    )
+    invoice_id: BillyId | None = Field(
+        None, description="Only payments that settle this invoice", examples=["SyNT4pXYNWaUA2PhGvCRGg"]
+    )
+    bill_id: BillyId | None = Field(
+        None, description="Only payments that settle this bill", examples=["CbHbhSOVnNNNCxC0VBku7w"]
+    )
     include_voided: bool = Field(False, description="Also list voided payments")
     order: Literal["asc", "desc"] = Field(
         "desc", description="By payment date: newest first (desc) or oldest"
@@ -235,17 +245,27 @@ async def list_bank_payments(args: ListBankPaymentsInput, ctx: CallContext) -> d
 
 class JournalLine(ToolInput):
     account_no: int | None = Field(None, ge=1, le=999999, description="Account number", examples=[5710])
-    account_id: BillyId | None = Field(None, description="Account id (instead of account_no)")
+    account_id: BillyId | None = Field(
+        None, description="Account id (instead of account_no)", examples=["Ne2CWgmlXMB0zf9Po0f8pQ"]
+    )
     side: Side = Field(description="debit or credit", examples=["debit"])
     amount: Amount = Field(description="Positive amount in the company's currency, two decimals at most")
     text: str | None = Field(None, max_length=255, description="Line text", examples=["Kontant hævet"])
     tax_rate_id: BillyId | None = Field(
-        None, description="VAT rate id (see list_tax_rates), when VAT applies"
+        None,
+        description="VAT rate id (see list_tax_rates), when VAT applies",
+        examples=["uW7Vmo_OIZZgPSFkW2U0jA"],
     )
     contra_account_no: int | None = Field(
-        None, ge=1, le=999999, description="Contra account number: the line then balances itself"
+        None,
+        ge=1,
+        le=999999,
+        description="Contra account number: the line then balances itself",
+        examples=[1110],
     )
-    contra_account_id: BillyId | None = Field(None, description="Contra account id (instead of the number)")
+    contra_account_id: BillyId | None = Field(
+        None, description="Contra account id (instead of the number)", examples=["rPlln7zUcTlaQFuQGwTCzw"]
+    )
 
 
 class CreateDaybookTransactionInput(ToolInput):
@@ -269,7 +289,11 @@ class CreateDaybookTransactionInput(ToolInput):
     voucher_no: str | None = Field(
         None, max_length=50, description="Voucher (bilag) number", examples=["B-1042"]
     )
-    daybook_id: BillyId | None = Field(None, description="Daybook id; default: the company's first daybook")
+    daybook_id: BillyId | None = Field(
+        None,
+        description="Daybook id; default: the company's first daybook",
+        examples=["wFpvp5_m7FaKnzBihzGdcg"],
+    )
 
 
 class DaybookLineOutput(ToolOutput):

@@ -92,10 +92,14 @@ class ProductFields(ToolInput):
         None, max_length=30, description="Unit, such as pieces or hours", examples=["hours"]
     )
     account_id: BillyId | None = Field(
-        None, description="Revenue account id (see list_accounts); default: the company's sales account"
+        None,
+        description="Revenue account id (see list_accounts); default: the company's sales account",
+        examples=["rPlln7zUcTlaQFuQGwTCzw"],
     )
     sales_tax_ruleset_id: BillyId | None = Field(
-        None, description="VAT ruleset id; default: the company's default ruleset"
+        None,
+        description="VAT ruleset id; default: the company's default ruleset",
+        examples=["mUvWuZawaw_OcMAUSAt8Tg"],
     )
 
 
@@ -115,7 +119,9 @@ class UpdateProductInput(ProductFields):
     product_id: BillyId = Field(
         description="The Billy id of the product", examples=["XdVvgPgKtJvnyPBIklBZHw"]
     )
-    name: str | None = Field(None, min_length=1, max_length=255, description="New name")
+    name: str | None = Field(
+        None, min_length=1, max_length=255, description="New name", examples=["Espresso Pro"]
+    )
     archived: bool | None = Field(None, description="Archive (true) or restore (false) the product")
     prices: list[PriceInput] | None = Field(
         None,
