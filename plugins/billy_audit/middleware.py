@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio
 from loguru import logger
+from prometheus_client import CollectorRegistry, Counter
 
 from billy_audit.chain import canonical, plain
 from billy_audit.log import AuditLog, StoreUnavailable
@@ -34,9 +35,30 @@ ORGANIZATION_KEY = "audit.organization"
 MAX_UPSTREAM_RECORDED = 50
 
 
+KINDS = ("intent", "outcome", "read")
+
+
+class AuditMetrics:
+    """``billy_mcp_audit_entries_total{kind}`` and ``billy_mcp_audit_unrecorded_total{kind}``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        entries = Counter(
+            "billy_mcp_audit_entries", "Audit entries committed, by kind", ["kind"], registry=registry
+        )
+        unrecorded = Counter(
+            "billy_mcp_audit_unrecorded",
+            "Entries the audit store could not take, by kind (an intent: the write was refused)",
+            ["kind"],
+            registry=registry,
+        )
+        self.entries = {kind: entries.labels(kind) for kind in KINDS}
+        self.unrecorded = {kind: unrecorded.labels(kind) for kind in KINDS}
+
+
 class AuditMiddleware:
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, metrics: AuditMetrics | None = None) -> None:
         self.log = log
+        self.metrics = metrics or AuditMetrics()
         self.refuse_unrecorded_reads = log.settings.on_read_failure == "refuse"
         self.max_result_bytes = log.settings.max_result_bytes
 
@@ -49,7 +71,9 @@ class AuditMiddleware:
         started = time.monotonic()
         try:
             intent_seq = await self.log.append(self.draft(call, "intent", "pending"))
+            self.metrics.entries["intent"].inc()
         except StoreUnavailable as exc:
+            self.metrics.unrecorded["intent"].inc()
             logger.error(
                 "audit: refused write {} [correlation_id={}]: the audit store is unavailable ({})",
                 call.tool.name,
@@ -98,8 +122,10 @@ class AuditMiddleware:
         with anyio.CancelScope(shield=True):
             try:
                 await self.log.append(draft)
+                self.metrics.entries[draft["kind"]].inc()
                 return True
             except StoreUnavailable as exc:
+                self.metrics.unrecorded[draft["kind"]].inc()
                 await self._warn(call, what, exc)
         return False
 

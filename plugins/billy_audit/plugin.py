@@ -8,7 +8,7 @@ import click
 
 from billy_audit.cli import audit
 from billy_audit.log import AuditLog, describe
-from billy_audit.middleware import AuditMiddleware, record_upstream
+from billy_audit.middleware import AuditMetrics, AuditMiddleware, record_upstream
 from billy_audit.settings import AuditSettings
 from billy_audit.tool import list_audit_logs_tool
 from billy_core import hookimpl
@@ -45,7 +45,8 @@ def register_settings(register: Any) -> None:
 
 @hookimpl
 def register_tool_middleware(register: Any, kernel: Kernel) -> None:
-    register(AuditMiddleware(audit_log(kernel)), order=ORDER_AUDIT, name=NAME)
+    metrics = AuditMetrics(kernel.metrics.registry)
+    register(AuditMiddleware(audit_log(kernel), metrics), order=ORDER_AUDIT, name=NAME)
 
 
 @hookimpl

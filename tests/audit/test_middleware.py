@@ -89,6 +89,9 @@ async def test_the_trail_of_a_session_verifies(kernel):
     log = audit_log(kernel)
     report = await Verifier(await log.ready(), log.keys).run()
     assert report.status == "intact" and report.entries_checked == 9
+    metrics = kernel.metrics.render().decode()
+    assert 'billy_mcp_audit_entries_total{kind="read"} 3.0' in metrics
+    assert 'billy_mcp_audit_entries_total{kind="intent"} 3.0' in metrics
     assert report.last_checkpoint_seq == 9  # signed at shutdown
 
 

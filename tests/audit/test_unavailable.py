@@ -75,6 +75,7 @@ async def test_a_write_is_refused_and_nothing_reaches_billy(
     assert result.structured["retryable"] is True
     assert "not sent to Billy" in result.structured["message"]
     assert any("refused write create_test_contact" in line for line in captured_logs)
+    assert 'billy_mcp_audit_unrecorded_total{kind="intent"} 1.0' in kernel.metrics.render().decode()
 
 
 async def test_a_read_goes_on_with_a_warning(build, unavailable_url, captured_logs):
