@@ -10,6 +10,7 @@ from typing import Any
 
 from billy_core.context import CallContext
 from billy_core.domain import (
+    bills,
     compliance,
     contacts,
     customers,
@@ -18,6 +19,7 @@ from billy_core.domain import (
     ledger,
     organization,
     products,
+    reports,
 )
 from billy_core.domain.organization import fetch_organization, organization_summary
 from billy_core.domain.prompts import PROMPTS
@@ -27,7 +29,18 @@ from billy_core.kernel import Kernel
 from billy_core.surface import Resource
 
 # Each module offers ``tools(kernel) -> list[Tool]``; list a module here to add its tools.
-TOOL_MODULES = (organization, customers, contacts, products, ledger, helpers, invoices, compliance)
+TOOL_MODULES = (
+    organization,
+    customers,
+    contacts,
+    products,
+    ledger,
+    helpers,
+    invoices,
+    bills,
+    reports,
+    compliance,
+)
 
 
 @hookimpl
