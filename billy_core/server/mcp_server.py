@@ -72,6 +72,7 @@ class McpBinding:
         self.transport = transport
         self._log_levels: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._tools = [mcp_tool(tool) for tool in kernel.tools.visible(read_only_mode=kernel.read_only)]
+        self._input_schemas = {tool.name: tool.input_schema for tool in self._tools}
 
     async def principal(self, ctx: ServerRequestContext[Any, Any]) -> Principal:
         request = ctx.request
@@ -86,6 +87,11 @@ class McpBinding:
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=self._tools)
+
+    def tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The SDK checks ``Mcp-Param-*`` headers against this; without it, it serialises the
+        whole tools/list on every tools/call over Streamable HTTP (milliseconds per call)."""
+        return self._input_schemas.get(name)
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -199,6 +205,7 @@ def build_mcp_server(kernel: Kernel, *, transport: str) -> Server[Any]:
             title="Billy's Billing",
             instructions=INSTRUCTIONS,
             on_list_tools=binding.list_tools,
+            get_tool_input_schema=binding.tool_input_schema,
             on_call_tool=binding.call_tool,
             on_list_resources=binding.list_resources,
             on_read_resource=binding.read_resource,
