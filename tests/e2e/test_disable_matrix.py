@@ -17,7 +17,7 @@ from billy_core.testing import mcp_client
 BILLY_MCP = str(Path(sys.executable).parent / "billy-mcp")
 
 # Every plugin issue adds its plugin here; the test below checks the list is complete.
-OPTIONAL_BUILTINS: set[str] = {"resilience", "audit"}
+OPTIONAL_BUILTINS: set[str] = {"resilience", "cache", "audit"}
 
 
 def shipped_plugins() -> set[str]:
