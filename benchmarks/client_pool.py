@@ -13,7 +13,7 @@ The sandbox runs in a process of its own (no shared GIL), once over plain HTTP a
 with a self-signed certificate, as the real Billy is only reached over HTTPS. Rounds interleave the
 sides; each figure is the median of per-round means.
 
-    .venv/bin/python benchmarks/client_pool.py [--requests 200] [--rounds 11] [--concurrency 10]
+    .venv/bin/python benchmarks/client_pool.py [--requests 100] [--rounds 9] [--concurrency 10]
 
 Both runs are on loopback, where a round trip costs microseconds: against the real Billy across
 the internet every new connection also costs its TCP and TLS round trips, so the ratios are floors.
@@ -221,8 +221,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=200, help="requests per side per round")
-    parser.add_argument("--rounds", type=int, default=11, help="interleaved rounds")
+    parser.add_argument("--requests", type=int, default=100, help="requests per side per round")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds")
     parser.add_argument("--concurrency", type=int, default=10, help="requests in flight in the last row")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="billy-bench-"))
