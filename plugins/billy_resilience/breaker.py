@@ -53,8 +53,8 @@ class BreakerConfig:
 
     def trips(self, outcomes: str, total: int) -> bool:
         """Whether these outcomes (out of ``total`` calls) reach a threshold."""
-        failed = sum(1 for code in outcomes if code in (FAILED, SLOW_FAILED))
-        slow = sum(1 for code in outcomes if code in (SLOW, SLOW_FAILED))
+        both = outcomes.count(SLOW_FAILED)
+        failed, slow = outcomes.count(FAILED) + both, outcomes.count(SLOW) + both
         return failed >= self.failure_rate * total or slow >= self.slow_call_rate * total
 
 
@@ -109,6 +109,8 @@ class BreakerState:
         return Admission(False, False, State.HALF_OPEN, HALF_OPEN_RETRY_AFTER_MS)
 
     def record(self, config: BreakerConfig, now: float, code: str, probe: bool) -> Recorded:
+        """Record outcome ``code``; when closed, ``code`` may hold several outcomes, oldest
+        first (a batch of successes, then the latest outcome)."""
         before = self.state
         if self.state == State.CLOSED:
             self.window = (self.window + code)[-config.window_size :]

@@ -11,14 +11,15 @@ from contextlib import asynccontextmanager
 import anyio
 from loguru import logger
 
-from billy_core.errors import CircuitOpen, RateLimited, UpstreamUnavailable
+from billy_core.errors import CircuitOpen, RateLimited, ToolError, UpstreamUnavailable
 from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse, UpstreamTransportError
-from billy_resilience.breaker import Admission, BreakerConfig, State, outcome_code
+from billy_resilience.breaker import OK, Admission, BreakerConfig, State, outcome_code
 from billy_resilience.metrics import ResilienceMetrics
 from billy_resilience.settings import ResilienceSettings
 from billy_resilience.stores import BreakerStore, RateStore
 
 CLOSED_ADMISSION = Admission(True, False, State.CLOSED)
+OK_BATCH = 16
 SHIELD_SECONDS = 2.0
 
 
@@ -59,6 +60,8 @@ class BreakerLayer:
         self.seen: dict[tuple[str, str], State] = {}
         self._keys: dict[tuple[str, str], str] = {}
         self._trusted_until: dict[str, float] = {}
+        self._unsent_ok: dict[str, int] = {}
+        self._sent_at: dict[str, float] = {}
 
     def key(self, organization: str, group: str) -> str:
         known = self._keys.get((organization, group))
@@ -77,18 +80,26 @@ class BreakerLayer:
             if exc.kind == "deadline":  # never sent: says nothing about Billy
                 await self.store.release(key, admission.probe)
             else:
-                await self._record(key, organization, group, True, started, admission.probe)
+                await self._record(
+                    key, organization, group, True, time.monotonic() - started, admission.probe
+                )
+            raise
+        except ToolError:  # an inner refusal (rate limit, bulkhead): not an outcome
+            await self.store.release(key, admission.probe)
             raise
         except BaseException:
-            # An inner refusal (rate limit, bulkhead) or a cancelled call: no outcome, unless the
-            # call had already run past the slow threshold, which says Billy is hanging.
+            # Cancelled (the call's deadline, a client gone): no outcome, unless it had already
+            # run past the slow-call threshold, which says Billy is hanging.
             with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
-                if time.monotonic() - started >= self.slow_seconds:
-                    await self._record(key, organization, group, True, started, admission.probe)
+                seconds = time.monotonic() - started
+                if seconds >= self.slow_seconds:
+                    await self._record(key, organization, group, True, seconds, admission.probe)
                 else:
                     await self.store.release(key, admission.probe)
             raise
-        await self._record(key, organization, group, is_failure(response.status), started, admission.probe)
+        # Billy's own time (the HTTP exchange), not the wait for a rate-limit slot
+        seconds = response.elapsed or time.monotonic() - started
+        await self._record(key, organization, group, is_failure(response.status), seconds, admission.probe)
         return response
 
     async def _admit(self, key: str, organization: str, group: str) -> Admission:
@@ -108,10 +119,21 @@ class BreakerLayer:
         )
 
     async def _record(
-        self, key: str, organization: str, group: str, failed: bool, started: float, probe: bool
+        self, key: str, organization: str, group: str, failed: bool, seconds: float, probe: bool
     ) -> None:
-        slow = time.monotonic() - started >= self.slow_seconds
-        recorded = await self.store.record(key, self.config, outcome_code(failed, slow), probe)
+        now = time.monotonic()
+        code = outcome_code(failed, seconds >= self.slow_seconds)
+        unsent = self._unsent_ok.pop(key, 0)
+        if self.sync_seconds and not probe:
+            # Shared state: plain successes go to Redis in batches (at the latest with the next
+            # failure, after OK_BATCH of them, or after breaker_sync_seconds), so a healthy
+            # upstream costs one Redis round trip per request (the rate limit), not two.
+            if code == OK and unsent + 1 < OK_BATCH and now - self._sent_at.get(key, 0.0) < self.sync_seconds:
+                self._unsent_ok[key] = unsent + 1
+                return
+            code = OK * unsent + code
+        self._sent_at[key] = now
+        recorded = await self.store.record(key, self.config, code, probe)
         if recorded.after != recorded.before:
             self.metrics.transitions.labels(group, recorded.after.value).inc()
             logger.info("circuit for {} on {} is now {}", group, organization, recorded.after.value)

@@ -7,7 +7,8 @@ What is sent again:
 * creates (POST) that carry an idempotency key and a read-back (``request.reconcile``, made
   by :mod:`billy_core.reconcile`): after 429 and failures that never reached Billy at once;
   after an *ambiguous* failure (timeout, dropped connection, 5xx after sending) only once the
-  read-back has found nothing. When it finds the record, that record is the answer;
+  read-back has found nothing (after a timeout it first waits ``retry_read_back_delay_seconds``:
+  Billy may still be working on the request). When it finds the record, that is the answer;
 * any other write: only after 429 or a failure that never reached Billy.
 
 Waits are full-jitter exponential backoff, ``uniform(0, min(cap, base·2^(n-1)))``; a 429 or 503
@@ -25,7 +26,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from enum import StrEnum
 
 import anyio
@@ -56,6 +56,19 @@ def classify(request: UpstreamRequest) -> Kind:
     if request.method == "POST" and request.idempotency_key and request.reconcile is not None:
         return Kind.CREATE
     return Kind.ONCE
+
+
+async def send(
+    request: UpstreamRequest, call_next: UpstreamNext, attempt: int, limit: float | None
+) -> UpstreamResponse:
+    """One attempt: the inner layers see its number and the deadline less the reserve; the
+    request's own deadline is put back afterwards (outer layers keep using it)."""
+    deadline = request.deadline
+    request.attempt, request.deadline = attempt, limit
+    try:
+        return await call_next(request)
+    finally:
+        request.deadline = deadline
 
 
 def retryable_status(status: int) -> bool:
@@ -108,7 +121,7 @@ class RetryLayer:
         while True:
             retry_after = None
             try:
-                response = await call_next(replace(request, attempt=attempt, deadline=limit))
+                response = await send(request, call_next, attempt, limit)
             except UpstreamTransportError as exc:
                 if exc.kind == "deadline" or (exc.maybe_sent and kind is Kind.ONCE):
                     raise
@@ -132,12 +145,13 @@ class RetryLayer:
         retry_after: float | None,
         limit: float | None,
         reason: str,
+        at_least: float = 0.0,
     ) -> bool:
         """Sleep before attempt ``attempt``; False when there is no attempt left or no time for it."""
         if attempt >= self.settings.retry_max_attempts:
             self.metrics.rejections.labels("attempts").inc()
             return False
-        delay = self.backoff(attempt, retry_after)
+        delay = max(at_least, self.backoff(attempt, retry_after))
         if limit is not None and time.monotonic() + delay >= limit:
             self.metrics.rejections.labels("deadline").inc()
             return False
@@ -182,6 +196,7 @@ class Create:
         while True:
             retry_after = None
             reason = "reconcile"
+            at_least = 0.0
             if self.pending:
                 try:
                     found = await self._read_back()
@@ -193,13 +208,15 @@ class Create:
                     self.pending = False
             if not self.pending:
                 try:
-                    response = await self.call_next(replace(request, attempt=attempt, deadline=self.limit))
+                    response = await send(request, self.call_next, attempt, self.limit)
                 except UpstreamTransportError as exc:
                     if exc.kind == "deadline":
                         raise
                     last, reason = exc, exc.kind
                     if exc.maybe_sent:
                         self._ambiguous()
+                    if exc.kind == "timeout":  # Billy may still be working on it: let it finish
+                        at_least = layer.settings.retry_read_back_delay_seconds
                 else:
                     if not retryable_status(response.status):
                         return response
@@ -208,7 +225,7 @@ class Create:
                     if response.status != 429:  # a 5xx after sending: Billy may have committed it
                         self._ambiguous()
             attempt += 1
-            if not await layer._wait(request, attempt, retry_after, self.limit, str(reason)):
+            if not await layer._wait(request, attempt, retry_after, self.limit, str(reason), at_least):
                 break
         if self.pending:
             raise self._unknown(last)

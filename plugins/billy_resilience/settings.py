@@ -19,6 +19,12 @@ class ResilienceSettings(BaseModel):
     )
     retry_base_seconds: float = Field(0.2, gt=0, description="Full-jitter backoff: base of base·2^n")
     retry_cap_seconds: float = Field(5.0, gt=0, description="Full-jitter backoff: the most one wait can be")
+    retry_read_back_delay_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="After a create timed out, the least wait before reading it back: Billy may "
+        "still be working on the request we stopped waiting for",
+    )
     retry_deadline_reserve_seconds: float = Field(
         0.25,
         ge=0,
@@ -50,12 +56,12 @@ class ResilienceSettings(BaseModel):
 
     # ------------------------------------------------------------------ rate limit and bulkhead
     rate_limit_requests: int = Field(
-        50,
+        100,
         ge=0,
         description="Upstream requests per window per organization, all instances together (0 = off)",
     )
     rate_limit_window_seconds: float = Field(1.0, gt=0, description="The rate limit's window")
-    rate_limit_burst: int = Field(25, ge=1, description="Requests that may go back to back before pacing")
+    rate_limit_burst: int = Field(50, ge=1, description="Requests that may go back to back before pacing")
     rate_limit_max_wait_seconds: float = Field(
         2.0, ge=0, description="Longest a request waits for its slot before it is refused (rate_limited)"
     )

@@ -33,12 +33,12 @@ class CreateTools:
     def register_tools(self, register: Any) -> None:
         async def create_product(args: ProductArgs, ctx: Any) -> dict[str, Any]:
             body = await ctx.billy.create("products", {"name": args.name, "externalId": ctx.idempotency_key})
-            return {"id": body["products"][0]["id"]}
+            return {"id": body["products"][0]["id"], "read_back": body.get("meta") == {}}
 
         async def create_contact(args: ContactArgs, ctx: Any) -> dict[str, Any]:
             record = {"name": args.name, "countryId": "DK", "registrationNo": args.cvr}
             body = await ctx.billy.create("contacts", record)
-            return {"id": body["contacts"][0]["id"]}
+            return {"id": body["contacts"][0]["id"], "read_back": body.get("meta") == {}}
 
         for name, model, handler, creates in (
             ("chaos_create_product", ProductArgs, create_product, "products"),
@@ -56,6 +56,30 @@ class CreateTools:
             )
 
 
+def kernel_with_create_tools(
+    make_kernel: Any,
+    billy_plugins: list[tuple[str, object]],
+    sandbox: Any,
+    monkeypatch: Any,
+    env: dict[str, str],
+    *,
+    tool_timeout_seconds: float,
+    upstream_timeout_seconds: float,
+) -> Any:
+    """A kernel on ``sandbox`` with writes allowed, the create tools, and ``env`` set."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    billy_plugins.append(("chaos", CreateTools()))
+    return make_kernel(
+        api_url=sandbox.api_url,
+        access_token=sandbox.token,
+        sandbox=True,
+        read_only=False,
+        tool_timeout_seconds=tool_timeout_seconds,
+        upstream_timeout_seconds=upstream_timeout_seconds,
+    )
+
+
 @dataclass
 class Create:
     key: str
@@ -63,6 +87,7 @@ class Create:
     arguments: dict[str, Any]
     acknowledged_id: str | None = None
     first_error: str | None = None
+    read_back: bool = False
 
     @property
     def plural(self) -> str:
@@ -94,16 +119,15 @@ class Ledger:
         return [c for c in self.creates if c.acknowledged_id is not None]
 
     def records_by_create(self, sandbox: Any) -> dict[str, list[str]]:
-        """The sandbox's records for each create's key (listed directly over HTTP)."""
-        found: dict[str, list[str]] = {c.key: [] for c in self.creates}
-        for product in sandbox.list("products"):
-            if str(product.get("externalId") or "").startswith(f"chaos-{self.run}-"):
-                found.setdefault(product["externalId"], []).append(product["id"])
-        by_name = {c.arguments["name"]: c.key for c in self.creates if c.plural == "contacts"}
-        for contact in sandbox.list("contacts"):
-            key = by_name.get(contact["name"])
-            if key is not None:
-                found[key].append(contact["id"])
+        """The sandbox's records for each create's key, listed directly over HTTP: products by
+        the externalId that holds the key, contacts by their (unique) name."""
+        found: dict[str, list[str]] = {}
+        for create in self.creates:
+            if create.plural == "products":
+                records = sandbox.list("products", externalId=create.key)
+            else:
+                records = sandbox.list("contacts", name=create.arguments["name"])
+            found[create.key] = sorted(record["id"] for record in records)
         return found
 
 
@@ -132,6 +156,7 @@ async def run_mix(
             ok, body = await call(kernel, create.tool, {**create.arguments, "idempotency_key": create.key})
         if ok:
             create.acknowledged_id = body["id"]
+            create.read_back = body.get("read_back", False)
         else:
             create.first_error = body.get("code")
             ledger.errors[body.get("code", "?")] += 1

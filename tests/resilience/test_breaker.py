@@ -114,7 +114,7 @@ async def redis(redis_url: str) -> Any:
 operations = st.lists(
     st.tuples(
         st.sampled_from(["acquire", "record", "release", "peek"]),
-        st.sampled_from([OK, FAILED, SLOW, "3"]),
+        st.sampled_from([OK, FAILED, SLOW, "3", "0000", "00001"]),
         st.booleans(),
         st.floats(min_value=0, max_value=700),
     ),
@@ -231,3 +231,34 @@ async def test_two_instances_share_one_breaker_through_redis(redis):
         await second(request(), answering(200))
     snapshot = await second.snapshot()
     assert snapshot[("org1", "invoices")][0] == State.OPEN
+
+
+@pytest.mark.anyio
+async def test_with_shared_state_successes_travel_in_batches_and_failures_at_once():
+    sent: list[str] = []
+
+    class Counting(LocalBreakers):
+        async def record(self, key: str, config: BreakerConfig, code: str, probe: bool) -> Any:
+            sent.append(code)
+            return await super().record(key, config, code, probe)
+
+    store = Counting()
+    breaker = layer(store, shared=True, breaker_sync_seconds=60)
+    for _ in range(10):
+        await breaker(request(), answering(200))
+    assert sent == ["0"]  # the first success, then nine waiting
+    await breaker(request(), answering(503))
+    assert sent == ["0", "0" * 9 + "1"]
+    assert store.states[breaker.key("org1", "invoices")].window == "0" * 9 + "1"  # window of 10
+
+
+@pytest.mark.anyio
+async def test_slow_answers_open_the_circuit_measured_by_billys_own_time():
+    breaker = layer(LocalBreakers(), breaker_slow_call_seconds=1.0, breaker_slow_call_rate=0.5)
+
+    async def slow_answer(req: UpstreamRequest) -> UpstreamResponse:
+        return UpstreamResponse(status=200, body={}, elapsed=2.5)
+
+    for _ in range(4):
+        assert (await breaker(request(), slow_answer)).status == 200
+    assert breaker.seen[("org1", "invoices")] == State.OPEN

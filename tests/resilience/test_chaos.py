@@ -13,7 +13,7 @@ import secrets
 import anyio
 import pytest
 
-from tests.resilience.chaos import CreateTools, Ledger, call, run_mix
+from tests.resilience.chaos import Ledger, call, kernel_with_create_tools, run_mix
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -32,6 +32,7 @@ RESILIENCE_ENV = {
     "BREAKER_HALF_OPEN_PROBES": "2",
     "RATE_LIMIT_REQUESTS": "0",  # the 429 phase wants the sandbox's own limit to bite
     "BULKHEAD_MAX_CONCURRENT": "8",
+    "RETRY_READ_BACK_DELAY_SECONDS": "0.25",
 }
 CACHE_ENV = {
     "DEFAULT_TTL_SECONDS": str(CACHE_TTL_SECONDS),
@@ -42,16 +43,14 @@ CACHE_ENV = {
 
 @pytest.fixture
 def chaos_kernel(make_kernel, billy_plugins, sandbox, monkeypatch):
-    for key, value in RESILIENCE_ENV.items():
-        monkeypatch.setenv(f"BILLY_RESILIENCE__{key}", value)
-    for key, value in CACHE_ENV.items():
-        monkeypatch.setenv(f"BILLY_CACHE__{key}", value)
-    billy_plugins.append(("chaos", CreateTools()))
-    return make_kernel(
-        api_url=sandbox.api_url,
-        access_token=sandbox.token,
-        sandbox=True,
-        read_only=False,
+    env = {f"BILLY_RESILIENCE__{key}": value for key, value in RESILIENCE_ENV.items()}
+    env |= {f"BILLY_CACHE__{key}": value for key, value in CACHE_ENV.items()}
+    return kernel_with_create_tools(
+        make_kernel,
+        billy_plugins,
+        sandbox,
+        monkeypatch,
+        env,
         tool_timeout_seconds=3.0,
         upstream_timeout_seconds=0.5,
     )
@@ -134,9 +133,11 @@ async def test_chaos_loses_and_doubles_nothing_and_recovers(chaos_kernel, sandbo
         # What the sandbox holds now, before anything is retried by the client
         stats = sandbox.stats()
         records = ledger.records_by_create(sandbox)
+        acknowledged = {c.key: c.acknowledged_id for c in ledger.creates if c.acknowledged_id}
 
         # 6. The client retries what was not acknowledged, with the same idempotency keys
         settled = 0
+        unsettled: list[tuple[str, dict]] = []
         for create in ledger.creates:
             if create.acknowledged_id is not None:
                 continue
@@ -148,14 +149,18 @@ async def test_chaos_loses_and_doubles_nothing_and_recovers(chaos_kernel, sandbo
                     create.acknowledged_id = body["id"]
                     settled += 1
                     break
+            else:
+                unsettled.append((create.key, body))
         final = ledger.records_by_create(sandbox)
 
     injected = stats["faults_injected"]
-    orphans = [c.key for c in first_pass if c.acknowledged_id is None and records[c.key]]
+    orphans = [key for key, ids in records.items() if ids and key not in acknowledged]
     share = acknowledged_first / len(first_pass)
     print(
         f"\nchaos: {len(first_pass)} creates under faults, {acknowledged_first} acknowledged ({share:.0%});"
         f" injected {injected} (commit-then-timeout: {aborted} abort, {hung} hang); errors {dict(ledger.errors)};"
+        f" with the outage and recovery {len(acknowledged)} of {len(records)} creates acknowledged;"
+        f" {sum(c.read_back for c in first_pass)} acknowledged from a read-back;"
         f" committed but unacknowledged {len(orphans)}; settled later {settled};"
         f" metrics retries={_metric(kernel, 'billy_mcp_resilience_retries_total')}"
         f" reconciled={_metric(kernel, 'billy_mcp_resilience_reconciliations_total', outcome='found')}"
@@ -163,9 +168,10 @@ async def test_chaos_loses_and_doubles_nothing_and_recovers(chaos_kernel, sandbo
 
     # none doubled, ever; every acknowledged create is in Billy, as the record the client was given
     assert all(len(ids) <= 1 for ids in records.values()), {k: v for k, v in records.items() if len(v) > 1}
-    assert all(records[c.key] == [c.acknowledged_id] for c in first_pass if c.acknowledged_id)
+    lost = {key: (given, records[key]) for key, given in acknowledged.items() if records[key] != [given]}
+    assert not lost, lost
     # after the client's retries with the same keys: the records equal the acknowledged creates
-    assert all(c.acknowledged_id is not None for c in ledger.creates)
+    assert all(c.acknowledged_id is not None for c in ledger.creates), unsettled
     assert final == {c.key: [c.acknowledged_id] for c in ledger.creates}
 
     assert share >= 0.7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -24,7 +25,13 @@ REFUSED = UpstreamTransportError("connection refused", kind="connect", maybe_sen
 
 
 def make_layer(**overrides: Any) -> RetryLayer:
-    options = {"retry_base_seconds": 0.001, "retry_cap_seconds": 0.01, "retry_max_attempts": 4, **overrides}
+    options = {
+        "retry_base_seconds": 0.001,
+        "retry_cap_seconds": 0.01,
+        "retry_max_attempts": 4,
+        "retry_read_back_delay_seconds": 0.001,
+        **overrides,
+    }
     return RetryLayer(
         ResilienceSettings(**options),
         ResilienceMetrics(CollectorRegistry()),
@@ -53,7 +60,7 @@ class Script:
         self.seen: list[UpstreamRequest] = []
 
     async def __call__(self, request: UpstreamRequest) -> UpstreamResponse:
-        self.seen.append(request)
+        self.seen.append(replace(request))  # as this attempt saw it
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, BaseException):
             raise outcome
@@ -176,6 +183,19 @@ async def test_an_ambiguous_create_is_read_back_and_the_found_record_returned():
     response = await make_layer()(create(read_back), chain)
     assert response.reconciled and response.body["products"][0]["id"] == "committed"
     assert len(chain.seen) == 1 and read_back.calls == 1
+
+
+async def test_after_a_timeout_billy_gets_time_to_finish_before_the_read_back(monkeypatch):
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("billy_resilience.retry.anyio.sleep", sleep)
+    layer = make_layer(retry_read_back_delay_seconds=0.7)
+    dropped = UpstreamTransportError("connection dropped", kind="dropped", maybe_sent=True)
+    await layer(create(ReadBack(None, {"id": "committed"})), Script(TIMEOUT, dropped))
+    assert waits[0] == 0.7 and waits[1] < 0.7  # a dropped answer means Billy had finished
 
 
 async def test_an_ambiguous_create_is_sent_again_only_when_the_read_back_finds_nothing():
