@@ -430,12 +430,7 @@ async def list_invoices(args: ListInvoicesInput, ctx: CallContext) -> dict[str, 
 
 
 class GetInvoiceInput(GetInput):
-    invoice_id: str = Field(
-        description="The Billy id of the invoice",
-        min_length=1,
-        max_length=100,
-        examples=[EXAMPLE_ID],
-    )
+    invoice_id: BillyId = Field(description="The Billy id of the invoice", examples=[EXAMPLE_ID])
 
 
 async def get_invoice(args: GetInvoiceInput, ctx: CallContext) -> dict[str, Any]:
@@ -1653,7 +1648,6 @@ UPDATE_INVOICE = Tool(
     output_model=UpdateInvoiceOutput,
     handler=update_invoice,
     read_only=False,
-    idempotent=True,
 )
 
 APPROVE_INVOICE = Tool(

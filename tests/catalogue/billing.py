@@ -15,7 +15,7 @@ TOOL_HINTS = {
     "list_invoices": (True, False, True),
     "get_invoice": (True, False, True),
     "create_invoice": (False, False, False),
-    "update_invoice": (False, False, True),
+    "update_invoice": (False, False, False),  # add_lines twice adds twice
     "approve_invoice": (False, True, True),
     "send_invoice": (False, True, False),
     "create_credit_note": (False, True, False),
