@@ -131,7 +131,7 @@ def list_entries(
     """Recent entries, newest first."""
     filters = Filters(
         tool=tool,
-        principal=principal,
+        principal=Filters.for_principal(principal),
         correlation_id=correlation_id,
         kind=kind,
         outcome=outcome,

@@ -72,7 +72,6 @@ class AuditLog:
         self._queue: list[_Pending] = []
         self._checkpoint_cache: tuple[int, float] | None = None  # (seq, wall-clock seconds)
         self._ticker: asyncio.Task[None] | None = None
-        self.last_failure: tuple[float, str] | None = None
         self.appended = 0
         self._head: tuple[int, str] | None = None  # (seq, hash) of the last entry this process wrote
         self.clock: Callable[[], str] = utc_timestamp  # entry timestamps (tests set the past)
@@ -154,10 +153,7 @@ class AuditLog:
         except Exception as exc:
             # Nothing of the batch was committed: the others go back to the queue and try again.
             self._queue[:0] = [item for item in batch if item is not leader]
-            reason = describe(exc)
-            self.last_failure = (time.monotonic(), reason)
-            raise StoreUnavailable(reason) from exc
-        self.last_failure = None
+            raise StoreUnavailable(describe(exc)) from exc
 
     async def _write(self, batch: list[_Pending]) -> None:
         store = await self.ready()
@@ -333,9 +329,6 @@ class AuditLog:
             await self._store.dispose()
             if self._owns_engine:
                 await self._store.engine.dispose()
-
-    def healthy_since_last_append(self) -> bool:
-        return self.last_failure is None
 
 
 def describe(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from billy_audit.chain import ZERO_HASH, StoredEntry
+from billy_core.pii import get_redactor
 
 ENTRY_COLUMNS = tuple(StoredEntry.__dataclass_fields__)
 T = TypeVar("T")
@@ -39,6 +40,9 @@ class SignedRow:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
+    """What ``audit list`` and ``list_audit_logs`` filter on. A principal is given as the caller
+    knows it; :meth:`for_principal` redacts it the way entries store it, so the two match."""
+
     tool: str | None = None
     principal: str | None = None
     correlation_id: str | None = None
@@ -47,6 +51,10 @@ class Filters:
     since: str | None = None
     until: str | None = None
     before_seq: int | None = None
+
+    @staticmethod
+    def for_principal(principal: str | None) -> str | None:
+        return get_redactor().redact_text(principal) if principal else principal
 
 
 def _signed_table(name: str, metadata: sa.MetaData) -> sa.Table:

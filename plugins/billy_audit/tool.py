@@ -43,7 +43,7 @@ def list_audit_logs_tool(log: AuditLog) -> Tool:
             raise Forbidden("reading the audit trail needs the admin scope")
         filters = Filters(
             tool=args.tool,
-            principal=args.principal,
+            principal=Filters.for_principal(args.principal),
             correlation_id=args.correlation_id,
             kind=args.kind,
             outcome=args.outcome,

@@ -118,3 +118,15 @@ async def test_a_destructive_preview_is_recorded_as_preview(kernel):
         rows = await entries(kernel, "void-1")
     assert "confirmation_ticket" in result.structured
     assert [(row["kind"], row["outcome"]) for row in rows] == [("intent", "pending"), ("outcome", "preview")]
+
+
+async def test_a_personal_principal_is_stored_redacted_and_still_found(kernel):
+    from billy_core.context import Principal
+
+    person = Principal(id="jens.hansen@example.dk", kind="oauth")
+    async with kernel:
+        await kernel.call_tool("list_invoices", {"limit": 1}, principal=person, transport="http")
+        found = await call(kernel, "list_audit_logs", {"principal": "jens.hansen@example.dk"})
+    [entry] = found.structured["entries"]
+    assert entry["principal"].startswith("[email:") and entry["principal_kind"] == "oauth"
+    assert "jens" not in str(entry)
