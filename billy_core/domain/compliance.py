@@ -18,14 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from billy_core.context import CallContext
 from billy_core.danish import format_date_da, validate_cvr, validate_ean, validate_eu_vat
 from billy_core.domain.common import by_id, today
+from billy_core.domain.invoices import BillyId, IsoDate, field_error
 from billy_core.domain.organization import fetch_organization
 from billy_core.domain.vat_return import (
     BOXES,
@@ -35,7 +35,6 @@ from billy_core.domain.vat_return import (
     compute_vat_return,
     net_of_line,
 )
-from billy_core.errors import InvalidArgument
 from billy_core.fiscal import (
     FiscalYear,
     SalesTaxPeriod,
@@ -55,31 +54,6 @@ ZERO = Decimal(0)
 PERIOD_KINDS: tuple[SalesTaxPeriod, ...] = ("month", "quarter", "halfYear")
 SIMPLIFIED_INVOICE_LIMIT = Decimal(3000)
 EXAMPLE_ID = "cSHBqWWITexZvQy29lqpYg"
-
-# ------------------------------------------------------------------ arguments and errors
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_date_text(value: Any) -> Any:
-    """Dates are written YYYY-MM-DD; numbers (pydantic would read them as Unix times) are refused."""
-    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value.strip())):
-        return value
-    raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD, for example 2026-03-31")
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-RecordId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def invalid(field: str, rule: str, message: str) -> InvalidArgument:
-    """An invalid_argument in the kernel's shape: the field, the rule and what to do."""
-    return InvalidArgument(
-        f"{field}: {message}",
-        details={"errors": [{"field": field, "rule": rule, "message": message}]},
-        hint="Fix the named field and call again; see the tool's input schema.",
-    )
-
 
 # ------------------------------------------------------------------ people's formats
 
@@ -279,13 +253,13 @@ def _dates_given(args: VatReturnInput) -> tuple[date, date] | None:
     if args.start_date is None and args.end_date is None:
         return None
     if args.end_date is None:
-        raise invalid("end_date", "required_with_start_date", "give end_date together with start_date")
+        raise field_error("end_date", "required_with_start_date", "give end_date together with start_date")
     if args.start_date is None:
-        raise invalid("start_date", "required_with_end_date", "give start_date together with end_date")
+        raise field_error("start_date", "required_with_end_date", "give start_date together with end_date")
     if args.end_date < args.start_date:
-        raise invalid("end_date", "before_start_date", "end_date must not be before start_date")
+        raise field_error("end_date", "before_start_date", "end_date must not be before start_date")
     if args.end_date >= a_year_after(args.start_date):
-        raise invalid("end_date", "period_too_long", "a VAT return covers at most one year")
+        raise field_error("end_date", "period_too_long", "a VAT return covers at most one year")
     return args.start_date, args.end_date
 
 
@@ -302,17 +276,19 @@ def requested_range(args: VatReturnInput) -> tuple[date, date, VatPeriod | None]
     """Check the arguments before Billy is asked anything: a period, or a start and an end date."""
     dates = _dates_given(args)
     if args.period and dates:
-        raise invalid("period", "period_or_dates", "give either period or start_date and end_date, not both")
+        raise field_error(
+            "period", "period_or_dates", "give either period or start_date and end_date, not both"
+        )
     if dates:
         return dates[0], dates[1], matching_period(*dates)
     if not args.period:
-        raise invalid(
+        raise field_error(
             "period", "period_or_dates", "give period (such as 2026-Q2), or start_date and end_date"
         )
     try:
         period = vat_period(args.period)
     except ValueError as exc:
-        raise invalid("period", "vat_period_format", str(exc)) from None
+        raise field_error("period", "vat_period_format", str(exc)) from None
     return period.start, period.end, period
 
 
@@ -551,7 +527,9 @@ def fiscal_year_fields(
 
 async def get_fiscal_periods(args: FiscalPeriodsInput, ctx: CallContext) -> dict[str, Any]:
     if args.fiscal_year is not None and args.through_date is not None:
-        raise invalid("through_date", "not_with_fiscal_year", "give fiscal_year or through_date, not both")
+        raise field_error(
+            "through_date", "not_with_fiscal_year", "give fiscal_year or through_date, not both"
+        )
     organization = await fetch_organization(ctx)
     end_month = int(organization["fiscalYearEndMonth"])
     kind: SalesTaxPeriod = args.sales_tax_period or organization.get("salesTaxPeriod") or "quarter"
@@ -562,7 +540,7 @@ async def get_fiscal_periods(args: FiscalPeriodsInput, ctx: CallContext) -> dict
     if args.fiscal_year is not None:
         years = [year for year in years if year.year == args.fiscal_year]
         if not years:
-            raise invalid(
+            raise field_error(
                 "fiscal_year",
                 "before_first_fiscal_year",
                 f"the books start on {organization['firstFiscalYearStart']}; there is no fiscal year {args.fiscal_year}",
@@ -1042,7 +1020,7 @@ def vat_by_rate(facts: InvoiceFacts) -> list[dict[str, Any]]:
 
 
 class InvoiceComplianceInput(ToolInput):
-    invoice_id: RecordId = Field(
+    invoice_id: BillyId = Field(
         description="The Billy id of the invoice or credit note", examples=[EXAMPLE_ID]
     )
 
