@@ -138,9 +138,9 @@ async def list_with_sideloads(
 
 
 async def find_by_external_id(ctx: CallContext, plural: str, external_id: str) -> dict[str, Any] | None:
-    """The oldest record with this externalId (read past any cache: a stale miss would duplicate)."""
+    """The oldest record with this externalId, read live: a cached (stale) miss would duplicate."""
     body = await ctx.billy.request(
-        "GET", f"/{plural}", query=(("externalId", external_id),), bypass_cache=True
+        "GET", f"/{plural}", query=(("externalId", external_id),), bypass_cache=True, live=True
     )
     found = sorted(body.get(plural, []), key=lambda r: (str(r.get("createdTime") or ""), str(r["id"])))
     return found[0] if found else None
