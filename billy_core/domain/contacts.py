@@ -208,10 +208,10 @@ def contact_changes(args: ContactFields, registration: str | None) -> dict[str, 
 # ------------------------------------------------------------------ handlers
 
 
-async def fetch_contact(ctx: CallContext, contact_id: str) -> dict[str, Any]:
+async def fetch_contact(ctx: CallContext, contact_id: str, *, live: bool = False) -> dict[str, Any]:
     """The contact with its persons embedded; an unknown id is ``not_found`` on ``customer_id``."""
     contact = await get_or_not_found(
-        ctx, "contacts", contact_id, field="customer_id", what="contact", include=WITH_PERSONS
+        ctx, "contacts", contact_id, field="customer_id", what="contact", include=WITH_PERSONS, live=live
     )
     ctx.touch(f"contact:{contact['id']}")
     return contact
@@ -349,7 +349,7 @@ def _demote_other_primaries(plan: PersonPlan, persons: list[dict[str, Any]]) -> 
 
 
 async def update_contact(args: UpdateContactInput, ctx: CallContext) -> dict[str, Any]:
-    contact = await fetch_contact(ctx, args.customer_id)
+    contact = await fetch_contact(ctx, args.customer_id, live=True)
     persons: list[dict[str, Any]] = contact.pop("contactPersons", [])
     problems = Problems()
     country = (args.country or contact.get("countryId") or "DK").upper()

@@ -19,7 +19,14 @@ from pydantic import Field, model_validator
 
 from billy_core.context import CallContext
 from billy_core.domain.common import ListInput, ListOutput, by_id, text_or_none, window
-from billy_core.domain.references import Amount, BillyId, Problems, get_or_not_found, records_by_id
+from billy_core.domain.references import (
+    Amount,
+    BillyId,
+    Problems,
+    find_live,
+    get_or_not_found,
+    records_by_id,
+)
 from billy_core.money import money
 from billy_core.tools import Tool, ToolInput, ToolOutput
 from billy_core.write_safety import new_idempotency_key
@@ -460,12 +467,10 @@ async def create_daybook_transaction(args: CreateDaybookTransactionInput, ctx: C
     billy_lines, daybook_id = await check_journal(args, ctx)
     accounts = await records_by_id(ctx, "accounts")
     api_type = API_TYPE_PREFIX + (ctx.idempotency_key or new_idempotency_key())
-    found, _ = await ctx.billy.list_page(
-        "daybookTransactions", [("apiType", api_type), ("include", WITH_LINES)], page_size=1
-    )
-    if found:
-        ctx.touch(f"daybookTransaction:{found[0]['id']}")
-        return {**transaction_summary(found[0], found[0].get("lines", []), accounts), "replayed": True}
+    found = await find_live(ctx, "daybookTransactions", "apiType", api_type, include=WITH_LINES)
+    if found is not None:
+        ctx.touch(f"daybookTransaction:{found['id']}")
+        return {**transaction_summary(found, found.get("lines", []), accounts), "replayed": True}
     record: dict[str, Any] = {
         "daybookId": daybook_id,
         "entryDate": args.entry_date.isoformat(),

@@ -21,6 +21,7 @@ from billy_core.domain.references import (
     Price,
     Problems,
     check_codes,
+    find_live,
     get_or_not_found,
     note_partial_failure,
     records_by_id,
@@ -181,9 +182,9 @@ async def get_product(args: GetProductInput, ctx: CallContext) -> dict[str, Any]
     return project(embedded(product), args.fields)
 
 
-async def fetch_product(ctx: CallContext, product_id: str) -> dict[str, Any]:
+async def fetch_product(ctx: CallContext, product_id: str, *, live: bool = False) -> dict[str, Any]:
     product = await get_or_not_found(
-        ctx, "products", product_id, field="product_id", what="product", include=WITH_PRICES
+        ctx, "products", product_id, field="product_id", what="product", include=WITH_PRICES, live=live
     )
     ctx.touch(f"product:{product['id']}")
     return product
@@ -229,12 +230,10 @@ def field_values(args: ProductFields) -> dict[str, Any]:
 async def create_product(args: CreateProductInput, ctx: CallContext) -> dict[str, Any]:
     await check_product_fields(ctx, args, args.prices, Problems())
     key = ctx.idempotency_key or new_idempotency_key()
-    found, _ = await ctx.billy.list_page(
-        "products", [("externalId", key), ("include", WITH_PRICES)], page_size=1
-    )
-    if found:
-        ctx.touch(f"product:{found[0]['id']}")
-        return {**embedded(found[0]), "replayed": True}
+    found = await find_live(ctx, "products", "externalId", key, include=WITH_PRICES)
+    if found is not None:
+        ctx.touch(f"product:{found['id']}")
+        return {**embedded(found), "replayed": True}
     record = {
         "name": args.name,
         "externalId": key,
@@ -248,7 +247,7 @@ async def create_product(args: CreateProductInput, ctx: CallContext) -> dict[str
 
 
 async def update_product(args: UpdateProductInput, ctx: CallContext) -> dict[str, Any]:
-    product = await fetch_product(ctx, args.product_id)
+    product = await fetch_product(ctx, args.product_id, live=True)
     await check_product_fields(ctx, args, args.prices or [], Problems())
     wanted = field_values(args)
     for key, value in (("name", args.name), ("isArchived", args.archived)):

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from billy_core.billy.client import singular
 from billy_core.context import CallContext
 from billy_core.danish import validate_ean
 from billy_core.domain.common import ListInput, window
@@ -101,17 +102,43 @@ def invalid(field: str, rule: str, message: str) -> InvalidArgument:
 
 
 async def get_or_not_found(
-    ctx: CallContext, plural: str, record_id: str, *, field: str, what: str, include: str | None = None
+    ctx: CallContext,
+    plural: str,
+    record_id: str,
+    *,
+    field: str,
+    what: str,
+    include: str | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
-    """One record by id; an unknown id is ``not_found`` naming the argument."""
+    """One record by id; an unknown id is ``not_found`` naming the argument. ``live`` reads past
+    the cache, as an update must: it sends only what differs from what it read."""
     try:
-        return await ctx.billy.get_record(plural, record_id, include=include)
+        if not live:
+            return await ctx.billy.get_record(plural, record_id, include=include)
+        query = (("include", include),) if include else ()
+        body = await ctx.billy.request(
+            "GET", f"/{plural}/{record_id}", query=query, bypass_cache=True, live=True
+        )
+        record: dict[str, Any] = body[singular(plural)]
+        return record
     except NotFound:
         raise NotFound(
             f"{field}: there is no {what} with id {record_id!r}",
             details={"errors": [{"field": field, "rule": "not_found", "message": f"no such {what}"}]},
             hint=f"Look the {what} up with the matching list tool and use its id.",
         ) from None
+
+
+async def find_live(
+    ctx: CallContext, plural: str, field: str, value: str, *, include: str | None = None
+) -> dict[str, Any] | None:
+    """The oldest record whose ``field`` equals ``value``, read live from Billy: a create looks its
+    key up this way first, and a cached (stale) miss would let it create a second record."""
+    query = [(field, value)] + ([("include", include)] if include else [])
+    body = await ctx.billy.request("GET", f"/{plural}", query=query, bypass_cache=True, live=True)
+    found = sorted(body.get(plural, []), key=lambda r: (str(r.get("createdTime") or ""), str(r["id"])))
+    return found[0] if found else None
 
 
 async def records_by_id(ctx: CallContext, plural: str) -> dict[str, dict[str, Any]]:
