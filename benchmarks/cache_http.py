@@ -258,6 +258,7 @@ def main() -> None:
             "BILLY_CACHE__TTL_SECONDS": json.dumps({"invoices": 3600, "organization": 3600}),
             "BILLY_PLUGINS_DISABLED": options.disable,
             **({"BILLY_REDIS_URL": options.redis} if options.redis else {}),
+            "BILLY_CACHE__KEY_PREFIX": f"billy:cache:bench-{os.getpid()}",
         }
         port = free_port()
         command = [str(BIN / "billy-mcp"), "serve", "--transport", "http", "--port", str(port)]
@@ -277,6 +278,8 @@ def main() -> None:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load generator in this process")
         anyio.run(measure, servers, options)
         print(f"\nupstream GETs during the measurement: {sandbox_gets(sandbox.base_url) - before}")
+    if options.redis:  # leave nothing of this run in the shared Redis
+        subprocess.run([str(BIN / "billy-mcp"), "cache", "clear"], env=billy_env, capture_output=True)
 
 
 async def tool_spec(url: str, options: argparse.Namespace) -> dict[str, Any]:

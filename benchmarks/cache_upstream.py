@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
+from billy_cache.plugin import clear_all
 
 from billy_core.context import LOCAL_PRINCIPAL
 from billy_core.kernel import Kernel
@@ -138,6 +139,8 @@ def main() -> None:
                 replay, Kernel.build(settings), mix, options.passes, sandbox.base_url
             )
             counts[label] = sandbox_gets(sandbox.base_url)
+            if options.redis and not disabled:
+                anyio.run(clear_all, Kernel.build(settings))
 
     with_cache, without = sum(counts["cache"].values()), sum(counts["no cache"].values())
     print(f"read mix: {len(mix)} tool calls ({len({t for t, _ in mix})} tools), replayed {options.passes}x")

@@ -97,9 +97,11 @@ class MemoryTier(CacheTier):
             self._drop(text)
         return len(expired)
 
-    def clear(self) -> None:
+    async def clear(self) -> int:
+        dropped = len(self._slots)
         self._slots.clear()
         self.bytes = 0
+        return dropped
 
 
 class LocalTagStore:

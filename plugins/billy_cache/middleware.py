@@ -237,17 +237,16 @@ class ReadThroughCache:
         if self.lock is not None and read.versions is not None:
             try:
                 handle = await self.lock.acquire(read.key, self.settings.lock_seconds)
-                busy = handle is None
             except Exception as exc:
                 self._tier_failed(self._lock_name, "lock", exc)
-                busy = False
-            if not read.refresh:
-                # Busy: a peer is fetching it. Acquired: a peer may have stored it just now.
-                entry = await (self._await_peer(read) if busy else self._peer_entry(read))
-                if entry is not None:
-                    await self._release(handle)
-                    self.metrics.save("peer")
-                    return Answer(cached_response(entry))
+            else:
+                if not read.refresh:
+                    # Held elsewhere: a peer is fetching it. Ours: a peer may have just stored it.
+                    entry = await (self._await_peer(read) if handle is None else self._peer_entry(read))
+                    if entry is not None:
+                        await self._release(handle)
+                        self.metrics.save("peer")
+                        return Answer(cached_response(entry))
         try:
             return await self._fetch(read)
         finally:
@@ -267,7 +266,11 @@ class ReadThroughCache:
         tier = self.lock_tier
         if tier is None:
             return None
-        entry = await tier.get(read.key)
+        try:
+            entry = await tier.get(read.key)
+        except Exception as exc:
+            self._tier_failed(tier.name, "get", exc)
+            return None
         if entry is None or entry.versions != read.versions or entry.age() >= read.ttl:
             return None
         await self._promote(read, entry, self.tiers[: self.tiers.index(tier)])
@@ -294,7 +297,7 @@ class ReadThroughCache:
                 if not await lock.held(read.key):
                     return await self._peer_entry(read)
         except Exception as exc:
-            self._tier_failed(self._lock_name, "get", exc)
+            self._tier_failed(self._lock_name, "lock", exc)
         return None
 
     async def _fetch(self, read: Read) -> Answer:
@@ -333,7 +336,9 @@ class ReadThroughCache:
             self.metrics.fetched("not_stored")
             return
         entry = CacheEntry(response.body, started, read.versions, response.status)
-        shareable = len(entry.wire()) <= self.settings.max_entry_bytes
+        shareable = (
+            any(tier.shared for tier in self.tiers) and len(entry.wire()) <= self.settings.max_entry_bytes
+        )
         for tier in self.tiers:
             if tier.shared and not shareable:
                 continue

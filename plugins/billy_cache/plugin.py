@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import click
+
 from billy_cache.runtime import PLUGIN, CacheRuntime
 from billy_cache.settings import CacheSettings
 from billy_core.health import HealthCheck
@@ -51,3 +54,31 @@ def register_startup(register: Any, kernel: Any) -> None:
 @hookimpl
 def register_shutdown(register: Any, kernel: Any) -> None:
     register(runtime(kernel).stop)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(cache)
+
+
+@click.group()
+def cache() -> None:
+    """The cache of Billy's answers."""
+
+
+@cache.command()
+def clear() -> None:
+    """Drop every cached answer in the shared tiers (Redis, SQL) this configuration names.
+
+    Running instances then trust nothing they cached before (their tag versions are gone)."""
+    from billy_core.cli import build_kernel
+
+    for tier, dropped in anyio.run(clear_all, build_kernel()).items():
+        click.echo(f"{tier}: {dropped} entries dropped")
+
+
+async def clear_all(kernel: Any) -> dict[str, int]:
+    """Start ``kernel``, drop every tier's entries, stop it: how many per tier."""
+    async with kernel:
+        dropped: dict[str, int] = await runtime(kernel).clear()
+    return dropped

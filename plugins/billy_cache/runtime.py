@@ -151,6 +151,10 @@ class CacheRuntime:
                 done += 1
         return done
 
+    async def clear(self) -> dict[str, int]:
+        """Drop every tier's entries (and, in Redis, the tag versions): how many per tier."""
+        return {tier.name: await tier.clear() for tier in self.tiers}
+
     async def sweep(self) -> None:
         for tier in self.tiers:
             try:

@@ -107,6 +107,9 @@ class CacheSettings(BaseModel):
     redis_timeout_seconds: float = Field(
         1.0, gt=0, description="A cache operation on Redis slower than this counts as failed"
     )
+    redis_retry_seconds: float = Field(
+        1.0, ge=0, description="After a Redis failure, the cache does not ask Redis again for this long"
+    )
     coalesce: bool = Field(True, description="Concurrent identical misses make one upstream request")
     lock_seconds: float = Field(
         5.0, gt=0, description="Lease of the cross-instance fetch lock (efficiency only)"

@@ -98,6 +98,12 @@ class SqlTier(CacheTier):
             result = await connection.execute(delete(entries).where(entries.c.expires_at <= time.time()))
         return int(result.rowcount or 0)
 
+    async def clear(self) -> int:
+        await self._ensure_table()
+        async with self.engine.begin() as connection:
+            result = await connection.execute(delete(entries))
+        return int(result.rowcount or 0)
+
     async def check(self) -> HealthStatus:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -73,6 +73,10 @@ class CacheTier:
         """Drop expired entries the store does not expire by itself; return how many."""
         return 0
 
+    async def clear(self) -> int:
+        """Drop everything this tier holds (``billy-mcp cache clear``); return how many."""
+        return 0
+
     async def check(self) -> HealthStatus:
         return HealthStatus(HealthState.OK, f"{self.name} ok")
 

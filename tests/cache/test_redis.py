@@ -3,11 +3,15 @@ Redis Cluster code paths (a single-node cluster started here), and a Redis that 
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+import redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
@@ -16,6 +20,8 @@ from tests.cache.conftest import delete_keys
 from tests.support.http_server import free_port
 
 pytestmark = pytest.mark.anyio
+
+BILLY_MCP = str(Path(sys.executable).parent / "billy-mcp")
 
 
 @pytest.fixture
@@ -133,3 +139,41 @@ async def test_a_redis_that_is_down_fails_readiness_but_reads_still_work(make_ke
     assert readiness.checks["cache"]["state"] == "failing"
     # Without tag versions nothing cached can be trusted: both reads went to Billy.
     assert fresh_sandbox.stats()["GET /v2/invoices"] == 2
+
+
+async def test_cache_clear_drops_the_shared_tiers_and_every_instance_refetches(
+    instances, fresh_sandbox, shared_redis, cache_prefix, tmp_path
+):
+    async with AsyncExitStack() as stack:
+        ((_, client),) = await instances(stack, fresh_sandbox, shared_redis, 1, tmp_path)
+        await call(client, "list_invoices", {"limit": 3})
+        env = {
+            **os.environ,
+            "BILLY_REDIS_URL": shared_redis,
+            "BILLY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        }
+        cleared = await anyio.run_process([BILLY_MCP, "cache", "clear"], env=env, check=False)
+        assert cleared.returncode == 0, cleared.stderr
+        assert b"redis: " in cleared.stdout and b"redis: 0 " not in cleared.stdout
+        plain = redis.Redis.from_url(shared_redis)
+        assert not list(plain.scan_iter(match=f"{cache_prefix}:*"))
+        plain.close()
+        await call(client, "list_invoices", {"limit": 3})  # its L1 entry no longer validates
+    assert fresh_sandbox.stats()["GET /v2/invoices"] == 2
+
+
+async def test_after_a_redis_failure_the_cache_does_not_wait_on_redis_again_at_once(make_kernel):
+    from billy_cache.entry import CacheKey
+    from billy_cache.plugin import runtime
+    from billy_cache.redis_tier import RedisTier, RedisUnavailable
+
+    kernel = make_kernel(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    tier = next(tier for tier in runtime(kernel).tiers if isinstance(tier, RedisTier))
+    key = CacheKey("org", "tok", "invoices", "d", "billy:cache:{org}:e:invoices:tok:d")
+    with pytest.raises(redis.RedisError) as first:  # refused: the first call does ask
+        await tier.get(key)
+    assert not isinstance(first.value, RedisUnavailable)
+    with pytest.raises(RedisUnavailable):
+        await tier.tag_store().versions("org", ("invoices",))
+    with pytest.raises(redis.RedisError):
+        await tier.check()  # readiness always asks Redis itself

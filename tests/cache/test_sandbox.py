@@ -305,6 +305,13 @@ async def test_warming_fetches_configured_tools_and_paths_at_start_up(kernel_on,
     assert {"GET /v2/contacts", "GET /v2/contactPersons", "GET /v2/taxRates"} <= set(warmed)
 
 
+async def test_warming_repeats_on_its_schedule(kernel_on, fresh_sandbox, monkeypatch):
+    monkeypatch.setenv("BILLY_CACHE__WARM_PATHS", "/taxRates")
+    monkeypatch.setenv("BILLY_CACHE__WARM_INTERVAL_SECONDS", "0.05")
+    async with kernel_on(fresh_sandbox):
+        await eventually(lambda: fresh_sandbox.stats().get("GET /v2/taxRates", 0) >= 3, "three warmings")
+
+
 async def test_metrics_and_health_report_the_cache(kernel_on, fresh_sandbox):
     kernel = kernel_on(fresh_sandbox)
     async with mcp_client(kernel) as client:
