@@ -73,6 +73,7 @@ class AuditLog:
         self._checkpoint_cache: tuple[int, float] | None = None  # (seq, wall-clock seconds)
         self._ticker: asyncio.Task[None] | None = None
         self.appended = 0
+        self.last_failure: str | None = None  # why the last append failed; None once one succeeds
         self._head: tuple[int, str] | None = None  # (seq, hash) of the last entry this process wrote
         self.clock: Callable[[], str] = utc_timestamp  # entry timestamps (tests set the past)
 
@@ -131,15 +132,17 @@ class AuditLog:
         return pending.seq
 
     async def append_all(self, drafts: list[dict[str, Any]]) -> list[int]:
-        """Commit many entries in one transaction (imports, tests, benchmarks); their seqs."""
+        """Commit many entries in one transaction (queued reads, imports, benchmarks); their seqs."""
         items = [_Pending(draft) for draft in drafts]
         async with self._lock:
             try:
-                await self._write(items)
+                with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
+                    await self._write(items)
             except StartupError:
                 raise
             except Exception as exc:
-                raise StoreUnavailable(describe(exc)) from exc
+                self.last_failure = describe(exc)
+                raise StoreUnavailable(self.last_failure) from exc
         return [item.seq for item in items if item.seq is not None]
 
     async def _flush(self, leader: _Pending) -> None:
@@ -153,7 +156,8 @@ class AuditLog:
         except Exception as exc:
             # Nothing of the batch was committed: the others go back to the queue and try again.
             self._queue[:0] = [item for item in batch if item is not leader]
-            raise StoreUnavailable(describe(exc)) from exc
+            self.last_failure = describe(exc)
+            raise StoreUnavailable(self.last_failure) from exc
 
     async def _write(self, batch: list[_Pending]) -> None:
         store = await self.ready()
@@ -170,6 +174,7 @@ class AuditLog:
         for item, entry in zip(batch, entries, strict=True):
             item.seq = entry.seq
         self.appended += len(entries)
+        self.last_failure = None
         if written is not None:
             self._mirror(written)
 
@@ -302,7 +307,8 @@ class AuditLog:
         except StartupError:
             raise
         except Exception as exc:
-            logger.warning("audit: the audit store is not available at start-up: {}", describe(exc))
+            self.last_failure = describe(exc)
+            logger.warning("audit: the audit store is not available at start-up: {}", self.last_failure)
         self.keys  # noqa: B018  (load keys now: a bad key stops start-up, and the warning shows early)
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="billy-audit-checkpoints")
 

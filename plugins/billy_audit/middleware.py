@@ -4,9 +4,11 @@
   down the chain runs; if that fails the call is refused with ``audit_unavailable`` and nothing
   reaches Billy. After the call an ``outcome`` entry names the result (``ok``, ``preview`` or
   the error code) and points back at the intent with ``intent_seq``.
-* A read leaves one ``read`` entry after it ran. If it cannot be stored the answer still goes
-  out with a warning (server log and MCP log message), or is refused when
-  ``BILLY_AUDIT__ON_READ_FAILURE=refuse``.
+* A read leaves one ``read`` entry after it ran. By default the entry is recorded in the
+  background (:mod:`billy_audit.background`), so a read does not wait for the store; while the
+  store is known to be failing the answer carries a warning (server log and MCP log message).
+  With ``BILLY_AUDIT__ON_READ_FAILURE=refuse`` the entry is written before the answer goes out,
+  and a read that cannot be recorded is refused.
 
 Arguments, results and error messages pass through the kernel's PII redactor first.
 """
@@ -22,6 +24,7 @@ import anyio
 from loguru import logger
 from prometheus_client import CollectorRegistry, Counter
 
+from billy_audit.background import ReadRecorder
 from billy_audit.chain import canonical, plain
 from billy_audit.log import AuditLog, StoreUnavailable
 from billy_core.billy.client import singular
@@ -61,6 +64,14 @@ class AuditMiddleware:
         self.metrics = metrics or AuditMetrics()
         self.refuse_unrecorded_reads = log.settings.on_read_failure == "refuse"
         self.max_result_bytes = log.settings.max_result_bytes
+        self.reads = ReadRecorder(
+            log,
+            on_recorded=self.metrics.entries["read"].inc,
+            on_dropped=self.metrics.unrecorded["read"].inc,
+            limit=log.settings.read_queue_limit,
+            retry_seconds=log.settings.read_retry_seconds,
+            gather_seconds=log.settings.read_gather_seconds,
+        )
 
     async def __call__(self, call: ToolCall, call_next: CallNext) -> ToolResult:
         if call.tool.read_only:
@@ -101,6 +112,8 @@ class AuditMiddleware:
             await self._record(call, draft, what="the outcome of write")
 
     async def _read(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        if not self.refuse_unrecorded_reads:
+            return await self._read_in_background(call, call_next)
         started = time.monotonic()
         try:
             result = await call_next(call)
@@ -116,6 +129,27 @@ class AuditMiddleware:
                 hint="Retry later or ask the operator to check the audit store.",
             )
         return result
+
+    async def _read_in_background(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        started = time.monotonic()
+        result: ToolResult | None = None
+        failure: BaseException | None = None
+        try:
+            result = await call_next(call)
+            return result
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            finished = time.monotonic()
+            self.reads.submit(
+                lambda: self.draft(
+                    call, "read", started=started, finished=finished, result=result, failure=failure
+                )
+            )
+            if self.log.last_failure is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._warn(call, "read", StoreUnavailable(self.log.last_failure))
 
     async def _record(self, call: ToolCall, draft: dict[str, Any], *, what: str) -> bool:
         """Append ``draft`` even if the call is being cancelled; False (and a warning) on failure."""
@@ -152,6 +186,7 @@ class AuditMiddleware:
         outcome: str | None = None,
         *,
         started: float | None = None,
+        finished: float | None = None,
         result: ToolResult | None = None,
         failure: BaseException | None = None,
     ) -> dict[str, Any]:
@@ -174,7 +209,8 @@ class AuditMiddleware:
             draft["outcome"] = outcome or "pending"
             return draft
         draft["outcome"] = outcome_of(result, failure)
-        draft["duration_ms"] = str(Decimal(int((time.monotonic() - (started or 0.0)) * 1e6)) / 1000)
+        elapsed = (finished or time.monotonic()) - (started or 0.0)
+        draft["duration_ms"] = str(Decimal(int(elapsed * 1e6)) / 1000)
         draft["records"] = list(context.records_touched)
         draft["upstream_calls"] = context.upstream_calls
         draft["upstream"] = list(context.extras.get(UPSTREAM_KEY, ()))

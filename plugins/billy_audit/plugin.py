@@ -43,10 +43,17 @@ def register_settings(register: Any) -> None:
     register(NAME, AuditSettings)
 
 
+def audit_middleware(kernel: Kernel) -> AuditMiddleware:
+    """The kernel's audit middleware (one per kernel, shared by the hooks below)."""
+    middleware: AuditMiddleware = kernel.service(
+        "audit_middleware", lambda: AuditMiddleware(audit_log(kernel), AuditMetrics(kernel.metrics.registry))
+    )
+    return middleware
+
+
 @hookimpl
 def register_tool_middleware(register: Any, kernel: Kernel) -> None:
-    metrics = AuditMetrics(kernel.metrics.registry)
-    register(AuditMiddleware(audit_log(kernel), metrics), order=ORDER_AUDIT, name=NAME)
+    register(audit_middleware(kernel), order=ORDER_AUDIT, name=NAME)
 
 
 @hookimpl
@@ -56,7 +63,7 @@ def register_upstream_middleware(register: Any) -> None:
 
 @hookimpl
 def register_tools(register: Any, kernel: Kernel) -> None:
-    register(list_audit_logs_tool(audit_log(kernel)))
+    register(list_audit_logs_tool(audit_log(kernel), audit_middleware(kernel).reads.settled))
 
 
 class AuditStoreCheck:
@@ -86,7 +93,14 @@ def register_startup(register: Any, kernel: Kernel) -> None:
 
 @hookimpl
 def register_shutdown(register: Any, kernel: Kernel) -> None:
-    register(audit_log(kernel).stop)
+    log = audit_log(kernel)
+    reads = audit_middleware(kernel).reads
+
+    async def stop() -> None:
+        await reads.drain(log.settings.store_timeout_seconds)
+        await log.stop()
+
+    register(stop)
 
 
 @hookimpl

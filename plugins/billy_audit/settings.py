@@ -42,6 +42,13 @@ class AuditSettings(BaseModel):
     on_read_failure: Literal["warn", "refuse"] = Field(
         "warn", description="When a read cannot be recorded: answer with a warning, or refuse"
     )
+    read_queue_limit: int = Field(
+        100_000, ge=1, description="Read entries waiting for the store before the oldest is dropped"
+    )
+    read_retry_seconds: float = Field(1.0, gt=0, description="Pause before retrying queued read entries")
+    read_gather_seconds: float = Field(
+        0.05, ge=0, description="How long queued read entries gather before they are written in one batch"
+    )
     store_timeout_seconds: float = Field(5.0, gt=0, description="Give up on one append after this long")
     fiscal_year_end_month: int | None = Field(
         None, ge=1, le=12, description="For retention; default: the organization's, asked from Billy"

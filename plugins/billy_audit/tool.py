@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
+import anyio
 from pydantic import Field
 
 from billy_audit.log import AuditLog, describe
@@ -37,10 +39,15 @@ class ListAuditLogsOutput(ToolOutput):
     next_before_seq: int | None = Field(None, description="Pass as before_seq for the next page")
 
 
-def list_audit_logs_tool(log: AuditLog) -> Tool:
+SETTLE_SECONDS = 2.0
+
+
+def list_audit_logs_tool(log: AuditLog, settled: Callable[[], Awaitable[None]]) -> Tool:
     async def list_audit_logs(args: ListAuditLogsInput, ctx: CallContext) -> dict[str, Any]:
         if not ctx.principal.has_scope("admin"):
             raise Forbidden("reading the audit trail needs the admin scope")
+        with anyio.move_on_after(SETTLE_SECONDS):
+            await settled()  # the caller's own recent reads are queued; show them too
         filters = Filters(
             tool=args.tool,
             principal=Filters.for_principal(args.principal),

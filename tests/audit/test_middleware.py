@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from billy_audit.plugin import audit_log
+from billy_audit.plugin import audit_log, audit_middleware
 from billy_audit.store import Filters
 from billy_audit.verify import Verifier
 
@@ -27,6 +27,7 @@ async def call(kernel, name, arguments, **kwargs):
 
 
 async def entries(kernel, correlation_id=None):
+    await audit_middleware(kernel).reads.settled()  # read entries are recorded in the background
     rows = await audit_log(kernel).store.recent(Filters(correlation_id=correlation_id), 100)
     return [row.parsed() for row in reversed(rows)]
 

@@ -1,0 +1,113 @@
+"""Read entries recorded off the call path.
+
+A read's answer does not wait for its audit entry: the entry is queued here and one task
+appends queued entries in batches (one transaction each), gathering them for a moment first
+so a busy server pays for one commit per batch rather than per read. When the store fails, the batch
+stays queued and is retried, so an outage loses nothing until the queue is full; the
+middleware warns callers while the store is known to be failing. Writes never come here:
+their intent is committed before they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from loguru import logger
+
+from billy_audit.log import AuditLog, StoreUnavailable
+
+Draft = dict[str, Any]
+BATCH = 500
+
+
+class ReadRecorder:
+    def __init__(
+        self,
+        log: AuditLog,
+        on_recorded: Callable[[int], None],
+        on_dropped: Callable[[int], None],
+        *,
+        limit: int,
+        retry_seconds: float,
+        gather_seconds: float,
+    ) -> None:
+        self.log = log
+        self.on_recorded = on_recorded
+        self.on_dropped = on_dropped
+        self.limit = limit
+        self.retry_seconds = retry_seconds
+        self.gather_seconds = gather_seconds
+        self.failure: str | None = None
+        self._queue: deque[Callable[[], Draft] | Draft] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, make_draft: Callable[[], Draft]) -> None:
+        """Queue an entry (built later, off the call path)."""
+        if len(self._queue) >= self.limit:
+            self._queue.popleft()
+            self.on_dropped(1)
+            logger.error("audit: the read queue is full ({}); the oldest read entry was dropped", self.limit)
+        self._queue.append(make_draft)
+        self._idle.clear()
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="billy-audit-reads")
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            # Let entries gather, so one transaction carries many of them.
+            await anyio.sleep(self.gather_seconds)
+            if self._queue and not await self._flush_batch():
+                await anyio.sleep(self.retry_seconds)
+            if self._queue:
+                self._wake.set()
+            else:
+                self._idle.set()
+
+    async def _flush_batch(self) -> bool:
+        count = min(len(self._queue), BATCH)
+        drafts = [self._built(self._queue.popleft()) for _ in range(count)]
+        try:
+            await self.log.append_all(drafts)
+        except StoreUnavailable as exc:
+            self._queue.extendleft(reversed(drafts))
+            if self.failure is None:
+                logger.warning("audit: {} read entries wait for the audit store ({})", len(self._queue), exc)
+            self.failure = str(exc)
+            return False
+        if self.failure is not None:
+            logger.info("audit: the audit store is back; queued read entries are recorded")
+        self.failure = None
+        self.on_recorded(count)
+        return True
+
+    @staticmethod
+    def _built(item: Callable[[], Draft] | Draft) -> Draft:
+        return item if isinstance(item, dict) else item()
+
+    async def drain(self, seconds: float) -> None:
+        """At shutdown: record what is queued, or say how many entries are lost."""
+        with anyio.move_on_after(seconds):
+            while self._queue and await self._flush_batch():
+                pass
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self._queue:
+            self.on_dropped(len(self._queue))
+            logger.error("audit: {} read entries could not be recorded before shutdown", len(self._queue))
+            self._queue.clear()
+        self._idle.set()
+
+    async def settled(self) -> None:
+        """Wait until everything queued so far has been recorded (tests, exports)."""
+        await self._idle.wait()
