@@ -182,5 +182,11 @@ def build_http_app(kernel: Kernel, *, manage_kernel: bool = True) -> Starlette:
             await stack.enter_async_context(session_manager.run())
             yield
 
-    middleware = [Middleware(GZipMiddleware, minimum_size=kernel.settings.gzip_minimum_size)]
+    middleware = [
+        Middleware(
+            GZipMiddleware,
+            minimum_size=kernel.settings.gzip_minimum_size,
+            compresslevel=kernel.settings.gzip_level,
+        )
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
