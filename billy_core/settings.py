@@ -111,6 +111,9 @@ class KernelSettings(BaseSettings):
     )
     tool_timeout_seconds: float = Field(30.0, gt=0, description="Deadline of one tool call")
     upstream_timeout_seconds: float = Field(15.0, gt=0, description="Timeout of one HTTP request to Billy")
+    page_size: int = Field(
+        1000, ge=1, le=1000, description="Page size when a tool reads every page of a list"
+    )
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     log_bodies: bool = Field(False, description="Debug: log Billy request/response bodies (PII-filtered)")

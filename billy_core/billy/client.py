@@ -303,10 +303,11 @@ class BillyClient:
 
     async def list_all(self, plural: str, query: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
         """Every record, following Billy's pages (v1 missed records by never paging)."""
-        records, paging = await self.list_page(plural, query)
+        size = self.pool.settings.page_size
+        records, paging = await self.list_page(plural, query, page_size=size)
         page_count = int(paging.get("pageCount") or 1)
         for page in range(2, page_count + 1):
-            more, _ = await self.list_page(plural, query, page=page)
+            more, _ = await self.list_page(plural, query, page=page, page_size=size)
             records.extend(more)
         return records
 
