@@ -47,6 +47,9 @@ class ReadRecorder:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        # Held while a batch is written: the task is only ever cancelled between batches, so a
+        # store call running in a worker thread never outlives the engine it uses.
+        self._writing = asyncio.Lock()
 
     def submit(self, make_draft: Callable[[], Draft]) -> None:
         """Queue an entry (built later, off the call path)."""
@@ -74,7 +77,13 @@ class ReadRecorder:
                 self._idle.set()
 
     async def _flush_batch(self) -> bool:
+        async with self._writing:
+            return await self._write_batch()
+
+    async def _write_batch(self) -> bool:
         count = min(len(self._queue), BATCH)
+        if count == 0:
+            return True
         drafts = [self._built(self._queue.popleft()) for _ in range(count)]
         try:
             await self.log.append_all(drafts)
@@ -99,9 +108,10 @@ class ReadRecorder:
         with anyio.move_on_after(seconds):
             while self._queue and await self._flush_batch():
                 pass
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        async with self._writing:
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
         if self._queue:
             self.on_dropped(len(self._queue))
             logger.error("audit: {} read entries could not be recorded before shutdown", len(self._queue))

@@ -323,7 +323,9 @@ class AuditLog:
     async def stop(self) -> None:
         """At shutdown (after in-flight calls drained): stop the timer, sign the head."""
         if self._ticker is not None:
-            self._ticker.cancel()
+            # Cancel it between checkpoints: a store call in a worker thread must not outlive us.
+            async with self._lock:
+                self._ticker.cancel()
             self._ticker = None
         try:
             await self.checkpoint(force=True)
