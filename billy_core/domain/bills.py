@@ -23,16 +23,13 @@ from billy_core.domain.common import (
     text_or_none,
     today,
 )
-from billy_core.domain.invoices import (
+from billy_core.domain.documents import (
     MAX_LINES,
     Amount,
     BillyId,
     CurrencyCode,
     DocumentListInput,
     IsoDate,
-    PaymentFields,
-    PaymentInput,
-    PaymentPlan,
     TaxMode,
     amounts_summary,
     check_currency,
@@ -40,13 +37,18 @@ from billy_core.domain.invoices import (
     fetch_record,
     field_error,
     field_not_found,
-    make_payment,
     money_overview,
+    tax_rates,
+    with_priorities,
+)
+from billy_core.domain.payments import (
+    PaymentFields,
+    PaymentInput,
+    PaymentPlan,
+    make_payment,
     payment_preview,
     payment_result,
     plan_payment,
-    tax_rates,
-    with_priorities,
 )
 from billy_core.errors import Conflict, NotFound
 from billy_core.tools import Tool, ToolInput, ToolOutput

@@ -25,7 +25,7 @@ from pydantic import Field
 from billy_core.context import CallContext
 from billy_core.danish import format_date_da, validate_cvr, validate_ean, validate_eu_vat
 from billy_core.domain.common import by_id, today
-from billy_core.domain.invoices import BillyId, IsoDate, field_error
+from billy_core.domain.documents import BillyId, IsoDate, field_error
 from billy_core.domain.organization import fetch_organization
 from billy_core.domain.vat_return import (
     BOXES,

@@ -1,4 +1,7 @@
-"""Invoice tools: read, create and edit drafts, approve, send, credit, record payments, aging.
+"""Invoice tools: list and read, create and edit drafts, approve, send.
+
+Credit notes, payments and the overdue list live in their own modules
+(``credit_notes``, ``payments``, ``overdue``); what invoices share with bills is in ``documents``.
 
 Billy has three states (draft, approved, voided); payment shows as ``balance``/``is_paid`` and
 sending as ``sent_state``, never as a state (v1 invented "paid" and "cancelled", and its
@@ -14,192 +17,65 @@ kernel's key store does not know the key (another instance, a lost database).
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
-from billy_core.billy.client import singular
 from billy_core.context import CallContext
 from billy_core.domain.common import (
     GetInput,
-    ListInput,
     ListOutput,
-    billy_window,
     by_id,
-    envelope,
     money_or_none,
     project,
     text_or_none,
     today,
-    window,
+)
+from billy_core.domain.documents import (
+    EXAMPLE_ID,
+    MAX_LINES,
+    SORTS,
+    BillyId,
+    CurrencyCode,
+    DocumentListInput,
+    IsoDate,
+    Percent,
+    Quantity,
+    TaxMode,
+    UnitPrice,
+    amounts_summary,
+    check_currency,
+    document_page,
+    fetch_record,
+    field_error,
+    field_not_found,
+    find_by_external_id,
+    gross_of,
+    money_overview,
+    with_priorities,
 )
 from billy_core.domain.organization import fetch_organization
-from billy_core.errors import Conflict, InvalidArgument, NotFound
-from billy_core.money import format_dkk, money, round2, to_decimal
+from billy_core.errors import Conflict, NotFound
+from billy_core.money import format_dkk, money, to_decimal
 from billy_core.tools import Tool, ToolInput, ToolOutput
-from billy_core.vat import InvoiceLine, calculate_invoice
 
-ZERO = Decimal(0)
-InvoiceState = Literal["draft", "approved", "voided"]
-PaymentStatus = Literal["paid", "unpaid", "overdue"]
-TaxMode = Literal["excl", "incl"]
 TermsMode = Literal["net", "net_end_of_month", "date"]
+
+
 TERMS_WIRE = {"net": "net", "net_end_of_month": "netEndOfMonth", "date": "date"}
-SORTS = {
-    "entry_date": "entryDate",
-    "due_date": "dueDate",
-    "invoice_no": "invoiceNo",
-    "gross_amount": "grossAmount",
-    "balance": "balance",
-    "created_time": "createdTime",
-}
+
+
 INVOICE_INCLUDE = "invoice.lines:embed,invoice.contact:sideload"
+
+
 FREE_TEXT_PRODUCT_EXTERNAL_ID = "billy-mcp:free-text-line"
+
+
 FREE_TEXT_PRODUCT_NAME = "Diverse"
-MAX_LINES = 200
-EXAMPLE_ID = "cSHBqWWITexZvQy29lqpYg"
-
-# ------------------------------------------------------------------ argument types
-
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_date_text(value: Any) -> Any:
-    """Dates are written YYYY-MM-DD; numbers (pydantic would read them as Unix times) are refused."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
-        raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD, for example 2026-03-31")
-    return value.strip()
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-BillyId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2, allow_inf_nan=False)]
-UnitPrice = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4, allow_inf_nan=False)]
-Quantity = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4, allow_inf_nan=False)]
-Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2, allow_inf_nan=False)]
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(str.upper)]
-
-
-# ------------------------------------------------------------------ errors naming a field
-
-
-def field_error(field: str, rule: str, message: str, *, hint: str | None = None) -> InvalidArgument:
-    """An invalid_argument in the same shape as the kernel's validation errors."""
-    return InvalidArgument(
-        f"{field}: {message}",
-        details={"errors": [{"field": field, "rule": rule, "message": message}]},
-        hint=hint,
-    )
-
-
-def field_not_found(field: str, what: str, record_id: str, cause: NotFound | None = None) -> NotFound:
-    message = f"no {what} with id {record_id!r}"
-    details = dict(cause.details) if cause is not None else {}
-    details["errors"] = [{"field": field, "rule": "not_found", "message": message}]
-    return NotFound(f"{field}: {message}", details=details, hint=f"Check {field}; list tools show valid ids.")
-
-
-async def fetch_record(
-    ctx: CallContext, plural: str, record_id: str, *, field: str, what: str, fresh: bool = False
-) -> dict[str, Any]:
-    """One Billy record; a missing one is a not_found that names the argument it came from."""
-    try:
-        body = await ctx.billy.request("GET", f"/{plural}/{record_id}", bypass_cache=fresh)
-    except NotFound as exc:
-        raise field_not_found(field, what, record_id, exc) from None
-    record: dict[str, Any] = body[singular(plural)]
-    return record
-
-
-async def list_with_sideloads(
-    ctx: CallContext, plural: str, query: Sequence[tuple[str, str]]
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
-    """Every record on every page, plus the sideloaded records (by plural, by id)."""
-    records: list[dict[str, Any]] = []
-    sideloads: dict[str, dict[str, dict[str, Any]]] = {}
-    page, page_count = 1, 1
-    while page <= page_count:
-        body = await ctx.billy.request("GET", f"/{plural}", query=(*query, ("page", str(page))))
-        records.extend(body.get(plural, []))
-        for key, value in body.items():
-            if key not in (plural, "meta") and isinstance(value, list):
-                sideloads.setdefault(key, {}).update(by_id(value))
-        page_count = int(body.get("meta", {}).get("paging", {}).get("pageCount") or 1)
-        page += 1
-    return records, sideloads
-
-
-async def find_by_external_id(ctx: CallContext, plural: str, external_id: str) -> dict[str, Any] | None:
-    """The oldest record with this externalId, read live: a cached (stale) miss would duplicate."""
-    body = await ctx.billy.request(
-        "GET", f"/{plural}", query=(("externalId", external_id),), bypass_cache=True, live=True
-    )
-    found = sorted(body.get(plural, []), key=lambda r: (str(r.get("createdTime") or ""), str(r["id"])))
-    return found[0] if found else None
-
-
-async def check_currency(ctx: CallContext, currency: str | None, field: str = "currency") -> None:
-    if currency is None:
-        return
-    known = {str(c["id"]) for c in await ctx.billy.list_all("currencies")}
-    if currency not in known:
-        raise field_error(
-            field,
-            "unknown_currency",
-            f"{currency} is not a currency Billy knows ({', '.join(sorted(known))})",
-        )
-
-
-async def tax_rates(ctx: CallContext) -> dict[str, dict[str, Any]]:
-    return by_id(await ctx.billy.list_all("taxRates"))
-
-
-# ------------------------------------------------------------------ summaries
-
-
-def days_overdue(document: dict[str, Any], on: date) -> int:
-    """Days past the due date of an approved, unpaid invoice or bill (0 otherwise)."""
-    if (
-        document.get("state") != "approved"
-        or document.get("isPaid")
-        or document.get("type") == "credit_note"
-        or not document.get("dueDate")
-    ):
-        return 0
-    return max(0, (on - date.fromisoformat(document["dueDate"])).days)
-
-
-def gross_of(document: dict[str, Any]) -> Any:
-    gross = document.get("grossAmount")
-    if gross is None and document.get("amount") is not None:
-        gross = document["amount"] + (document.get("tax") or 0)
-    return gross
-
-
-def amounts_summary(document: dict[str, Any], on: date) -> dict[str, Any]:
-    """What invoices and bills share: dates, currency, amounts, balance, overdue."""
-    overdue = days_overdue(document, on)
-    return {
-        "entry_date": document.get("entryDate"),
-        "due_date": document.get("dueDate"),
-        "currency": document.get("currencyId"),
-        "tax_mode": document.get("taxMode"),
-        "net_amount": money_or_none(document.get("amount")),
-        "vat_amount": money_or_none(document.get("tax")),
-        "gross_amount": money_or_none(gross_of(document)),
-        "balance": money_or_none(document.get("balance")),
-        "is_paid": bool(document.get("isPaid")),
-        "is_overdue": overdue > 0,
-        "days_overdue": overdue,
-    }
 
 
 def invoice_summary(invoice: dict[str, Any], contacts: dict[str, dict[str, Any]], on: date) -> dict[str, Any]:
@@ -266,9 +142,6 @@ def label(invoice: dict[str, Any]) -> str:
     return f"{kind} {number}" if number else f"draft {kind} {invoice['id']}"
 
 
-# ------------------------------------------------------------------ output models
-
-
 class InvoiceLineOutput(ToolOutput):
     id: str
     product_id: str | None = Field(None, description="The Billy product of the line")
@@ -312,40 +185,6 @@ class InvoiceWriteOutput(InvoiceOutput):
     replayed: bool | None = Field(None, description="True when an earlier call with this key made the record")
 
 
-# ------------------------------------------------------------------ list_invoices / get_invoice
-
-
-class DocumentListInput(ListInput):
-    """What list_invoices and list_bills share: state, payment status, entry dates, order."""
-
-    state: InvoiceState | None = Field(
-        None, description="Only documents in this state: draft, approved or voided", examples=["approved"]
-    )
-    payment_status: PaymentStatus | None = Field(
-        None,
-        description="paid, unpaid (approved with a balance) or overdue (unpaid past the due date)",
-        examples=["overdue"],
-    )
-    start_date: IsoDate | None = Field(
-        None, description="Earliest entry (document) date, YYYY-MM-DD", examples=["2026-01-01"]
-    )
-    end_date: IsoDate | None = Field(
-        None, description="Latest entry (document) date, YYYY-MM-DD", examples=["2026-03-31"]
-    )
-    order: Literal["asc", "desc"] = Field("desc", description="Sort direction", examples=["asc"])
-    as_of: IsoDate | None = Field(
-        None,
-        description="Date to judge 'overdue' against (default: today in Denmark)",
-        examples=["2026-09-30"],
-    )
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> DocumentListInput:
-        if self.start_date and self.end_date and self.start_date > self.end_date:
-            raise ValueError("start_date must not be after end_date")
-        return self
-
-
 class ListInvoicesInput(DocumentListInput):
     customer_id: str | None = Field(
         None, description="Only this customer's invoices (a Billy contact id)", examples=[EXAMPLE_ID]
@@ -362,61 +201,6 @@ class ListInvoicesInput(DocumentListInput):
     sort: Literal["entry_date", "due_date", "invoice_no", "gross_amount", "balance", "created_time"] = Field(
         "entry_date", description="Sort key", examples=["due_date"]
     )
-
-
-def status_query(
-    state: str | None, payment_status: str | None, on: date, *, field: str = "payment_status"
-) -> list[tuple[str, str]]:
-    """Billy filters for a state and a payment status (unpaid and overdue imply approved)."""
-    query: list[tuple[str, str]] = []
-    if state:
-        query.append(("state", state))
-    if payment_status == "paid":
-        query.append(("isPaid", "true"))
-    elif payment_status in ("unpaid", "overdue"):
-        if state and state != "approved":
-            raise InvalidArgument(
-                "payment_status unpaid/overdue applies to approved documents only",
-                details={"errors": [{"field": field, "rule": "state_conflict"}]},
-            )
-        query += [("isPaid", "false")] if state else [("isPaid", "false"), ("state", "approved")]
-        if payment_status == "overdue":
-            query.append(("maxDueDate", (on - timedelta(days=1)).isoformat()))
-    return query
-
-
-def date_query(start: date | None, end: date | None) -> list[tuple[str, str]]:
-    bounds = (("minEntryDate", start), ("maxEntryDate", end))
-    return [(name, day.isoformat()) for name, day in bounds if day is not None]
-
-
-Summarise = Callable[[dict[str, Any], dict[str, dict[str, Any]], date], dict[str, Any]]
-
-
-async def document_page(
-    ctx: CallContext,
-    plural: str,
-    args: DocumentListInput,
-    sort_property: str,
-    filters: Sequence[tuple[str, str]],
-    summarise: Summarise,
-) -> dict[str, Any]:
-    """One page of invoices or bills with their contacts: {items, total, has_more, next_offset}."""
-    on = args.as_of or today()
-    query = [
-        ("include", f"{singular(plural)}.contact:sideload"),
-        ("sortProperty", sort_property),
-        ("sortDirection", args.order.upper()),
-        *status_query(args.state, args.payment_status, on),
-        *date_query(args.start_date, args.end_date),
-        *filters,
-    ]
-    records, total, sideloads = await billy_window(
-        ctx.billy, plural, query, offset=args.offset, limit=args.limit
-    )
-    contacts = by_id(sideloads.get("contacts", []))
-    items = [summarise(record, contacts, on) for record in records]
-    return envelope(items, total=total, offset=args.offset, fields=args.fields)
 
 
 async def list_invoices(args: ListInvoicesInput, ctx: CallContext) -> dict[str, Any]:
@@ -442,9 +226,6 @@ async def invoice_result(ctx: CallContext, invoice_id: str, **extra: Any) -> dic
     """The invoice as it is now in Billy (read past any cache), for a write tool's answer."""
     invoice, contacts = await read_invoice(ctx, invoice_id, fresh=True)
     return {**invoice_details(invoice, contacts, today()), **extra}
-
-
-# ------------------------------------------------------------------ invoice lines in
 
 
 class InvoiceLineInput(ToolInput):
@@ -477,6 +258,7 @@ class InvoiceLineInput(ToolInput):
 
 
 Lines = Annotated[list[InvoiceLineInput], Field(min_length=1, max_length=MAX_LINES)]
+
 
 _free_text_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
@@ -563,10 +345,6 @@ async def line_payloads(
     return with_priorities(payloads)
 
 
-def with_priorities(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**line, "priority": index} for index, line in enumerate(lines, start=1)]
-
-
 def existing_line_payload(line: dict[str, Any]) -> dict[str, Any]:
     """An existing line as it is sent back when the lines are saved again (content unchanged)."""
     keys = (
@@ -579,9 +357,6 @@ def existing_line_payload(line: dict[str, Any]) -> dict[str, Any]:
         "discountValue",
     )
     return {key: line[key] for key in keys if line.get(key) is not None}
-
-
-# ------------------------------------------------------------------ create_invoice / update_invoice
 
 
 class InvoiceTermsInput(ToolInput):
@@ -792,21 +567,8 @@ class UpdateInvoiceOutput(InvoiceOutput):
     lines_removed: int | None = Field(None, description="How many existing lines were removed")
 
 
-# ------------------------------------------------------------------ approve_invoice
-
-
 class InvoiceIdInput(ToolInput):
     invoice_id: BillyId = Field(description="The Billy id of the invoice", examples=[EXAMPLE_ID])
-
-
-def money_overview(invoice: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "currency": invoice.get("currencyId"),
-        "net_amount": money_or_none(invoice.get("amount")),
-        "vat_amount": money_or_none(invoice.get("tax")),
-        "gross_amount": money_or_none(gross_of(invoice)),
-        "balance": money_or_none(invoice.get("balance")),
-    }
 
 
 async def describe_approval(args: InvoiceIdInput, ctx: CallContext) -> dict[str, Any]:
@@ -839,9 +601,6 @@ async def approve_invoice(args: InvoiceIdInput, ctx: CallContext) -> dict[str, A
     require_draft(invoice, "approved")
     await ctx.billy.update("invoices", args.invoice_id, {"state": "approved"}, invalidates=("contacts",))
     return await invoice_result(ctx, args.invoice_id)
-
-
-# ------------------------------------------------------------------ send_invoice
 
 
 class SendInvoiceInput(InvoiceIdInput):
@@ -985,611 +744,6 @@ class SendInvoiceOutput(InvoiceOutput):
     subject: str | None = Field(None, description="The e-mail's subject")
 
 
-# ------------------------------------------------------------------ create_credit_note
-
-
-class CreditLineInput(ToolInput):
-    line_id: BillyId = Field(
-        description="The id of the invoice line to credit (see get_invoice)",
-        examples=["rJOYmHUfQBecodHXkZF8qQ"],
-    )
-    quantity: Quantity | None = Field(
-        None, description="How many units to credit (default: all of the line)", examples=["1"]
-    )
-    unit_price: UnitPrice | None = Field(
-        None, description="Price per unit to credit (default: the line's price)", examples=["150.00"]
-    )
-    description: str | None = Field(
-        None, max_length=1000, description="Line text (default: the line's)", examples=["Returneret"]
-    )
-
-
-class CreateCreditNoteInput(InvoiceIdInput):
-    amount: Amount | None = Field(
-        None,
-        description="Credit this amount, in the invoice's tax mode (excl: before VAT, which is added), "
-        "on the product of the invoice's first line. Leave out amount and lines to credit the whole invoice.",
-        examples=["50.00"],
-    )
-    lines: Annotated[list[CreditLineInput], Field(min_length=1, max_length=MAX_LINES)] | None = Field(
-        None,
-        description="Credit these invoice lines (all or part of their quantity or price)",
-        examples=[[{"line_id": "rJOYmHUfQBecodHXkZF8qQ", "quantity": "1"}]],
-    )
-    description: str | None = Field(
-        None,
-        max_length=1000,
-        description="Line text for an amount credit",
-        examples=["Kompensation for forsinkelse"],
-    )
-    entry_date: IsoDate | None = Field(
-        None, description="Credit note date, YYYY-MM-DD (default: today in Denmark)", examples=["2026-03-15"]
-    )
-    message: str | None = Field(
-        None,
-        max_length=5000,
-        description="Message printed on the credit note",
-        examples=["Kreditering af faktura 1499"],
-    )
-
-
-@dataclass(frozen=True)
-class CreditPlan:
-    invoice: dict[str, Any]
-    customer_name: str | None
-    entry_date: date
-    lines: list[dict[str, Any]]
-    rates: list[Decimal]
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    already_credited: Decimal
-
-    @property
-    def applied(self) -> Decimal:
-        """What the credit note takes off the invoice's balance; the rest is owed back to the customer."""
-        return min(self.gross, to_decimal(self.invoice.get("balance") or 0))
-
-
-async def plan_credit(args: CreateCreditNoteInput, ctx: CallContext) -> CreditPlan:
-    if args.amount is not None and args.lines is not None:
-        raise field_error("amount", "conflicts_with_lines", "give amount or lines, not both")
-    invoice, contacts = await read_invoice(ctx, args.invoice_id, fresh=True)
-    if invoice.get("state") != "approved" or invoice.get("type") == "credit_note":
-        raise Conflict(
-            f"{label(invoice)} is {invoice.get('state')}; only approved invoices can be credited",
-            details={"state": invoice.get("state"), "type": invoice.get("type")},
-            hint="A draft is simply changed with update_invoice."
-            if invoice.get("state") == "draft"
-            else None,
-        )
-    entry = args.entry_date or today()
-    if entry < date.fromisoformat(invoice["entryDate"]):
-        raise field_error(
-            "entry_date",
-            "before_invoice",
-            f"a credit note cannot predate the invoice ({invoice['entryDate']})",
-        )
-    originals = sorted(invoice.get("lines", []), key=_priority)
-    rates_by_id = await tax_rates(ctx)
-
-    def rate_of(line: dict[str, Any]) -> Decimal:
-        rate = rates_by_id.get(str(line.get("taxRateId")))
-        return to_decimal(rate["rate"]) if rate else ZERO
-
-    picked: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    if args.lines is not None:
-        by_line = {str(line["id"]): line for line in originals}
-        for index, wanted in enumerate(args.lines):
-            original = by_line.get(wanted.line_id)
-            if original is None:
-                raise field_not_found(f"lines.{index}.line_id", "line on this invoice", wanted.line_id)
-            quantity = wanted.quantity if wanted.quantity is not None else to_decimal(original["quantity"])
-            if quantity > to_decimal(original["quantity"]):
-                raise field_error(
-                    f"lines.{index}.quantity", "exceeds_line", f"the line has {original['quantity']} units"
-                )
-            line = {**existing_line_payload(original), "quantity": quantity}
-            if wanted.unit_price is not None:
-                line["unitPrice"] = wanted.unit_price
-            if wanted.description:
-                line["description"] = wanted.description
-            picked.append((original, line))
-    elif args.amount is not None:
-        first = originals[0]
-        text = args.description or f"Kreditering af faktura {invoice.get('invoiceNo')}"
-        picked.append(
-            (
-                first,
-                {
-                    "productId": first["productId"],
-                    "description": text,
-                    "quantity": Decimal(1),
-                    "unitPrice": args.amount,
-                },
-            )
-        )
-    else:
-        picked = [(line, existing_line_payload(line)) for line in originals]
-    rates = [rate_of(original) for original, _ in picked]
-    totals = calculate_invoice(
-        [
-            InvoiceLine(
-                quantity=to_decimal(line.get("quantity", 1)),
-                unit_price=to_decimal(line["unitPrice"]),
-                rate=rate,
-                discount_mode=_discount_mode(line),
-                discount_value=to_decimal(line.get("discountValue") or 0),
-            )
-            for (_, line), rate in zip(picked, rates, strict=True)
-        ],
-        "incl" if invoice.get("taxMode") == "incl" else "excl",
-    )
-    credited = await credited_so_far(ctx, invoice["id"])
-    left = to_decimal(gross_of(invoice)) - credited
-    if totals.gross > left:
-        field = "amount" if args.amount is not None else "lines"
-        raise field_error(
-            field,
-            "exceeds_invoice",
-            f"the credit note would be {money(totals.gross)} with VAT, but only {money(left)} of "
-            f"{label(invoice)} is left to credit",
-        )
-    return CreditPlan(
-        invoice=invoice,
-        customer_name=contacts.get(str(invoice["contactId"]), {}).get("name"),
-        entry_date=entry,
-        lines=with_priorities(line for _, line in picked),
-        rates=rates,
-        net=totals.net,
-        vat=totals.tax,
-        gross=totals.gross,
-        already_credited=credited,
-    )
-
-
-def _discount_mode(line: dict[str, Any]) -> Literal["percent", "cash"] | None:
-    mode = line.get("discountMode")
-    if mode == "percentage_discount":
-        return "percent"
-    if mode == "cash_discount":
-        return "cash"
-    return None
-
-
-async def credited_so_far(ctx: CallContext, invoice_id: str) -> Decimal:
-    notes = await ctx.billy.list_all("invoices", (("creditedInvoiceId", invoice_id), ("state", "approved")))
-    return sum((to_decimal(gross_of(note)) for note in notes), ZERO)
-
-
-async def describe_credit(args: CreateCreditNoteInput, ctx: CallContext) -> dict[str, Any]:
-    plan = await plan_credit(args, ctx)
-    invoice = plan.invoice
-    balance = to_decimal(invoice.get("balance") or 0)
-    return {
-        "action": "create_credit_note",
-        "credited_invoice": {
-            "id": invoice["id"],
-            "invoice_no": invoice.get("invoiceNo"),
-            "customer_name": plan.customer_name,
-            **money_overview(invoice),
-            "already_credited": money(plan.already_credited),
-        },
-        "credit_note": {
-            "entry_date": plan.entry_date.isoformat(),
-            "currency": invoice.get("currencyId"),
-            "tax_mode": invoice.get("taxMode"),
-            "net_amount": money(plan.net),
-            "vat_amount": money(plan.vat),
-            "gross_amount": money(plan.gross),
-            "lines": [
-                {
-                    "description": line.get("description"),
-                    "quantity": str(line.get("quantity", 1)),
-                    "unit_price": money(line["unitPrice"]),
-                    "vat_rate": str(rate),
-                }
-                for line, rate in zip(plan.lines, plan.rates, strict=True)
-            ],
-        },
-        "balance_after": money(balance - plan.applied),
-        "refund_due": money(plan.gross - plan.applied),
-        "effect": (
-            "Billy books an approved credit note against the invoice: revenue and VAT are reversed and "
-            "the invoice's balance drops. What exceeds the balance is owed back to the customer."
-        ),
-    }
-
-
-async def create_credit_note(args: CreateCreditNoteInput, ctx: CallContext) -> dict[str, Any]:
-    key = ctx.idempotency_key
-    earlier = await existing_by_key(ctx, key)
-    if earlier is not None:
-        if earlier.get("type") != "credit_note" or earlier.get("creditedInvoiceId") != args.invoice_id:
-            raise Conflict(
-                f"idempotency_key {key} was already used for {label(earlier)}",
-                details={"id": earlier["id"]},
-                hint="Use a new idempotency_key for a new credit note.",
-            )
-        return await credit_result(ctx, earlier["id"], args.invoice_id, replayed=True)
-    plan = await plan_credit(args, ctx)
-    invoice = plan.invoice
-    record: dict[str, Any] = {
-        "type": "credit_note",
-        "creditedInvoiceId": invoice["id"],
-        "contactId": invoice["contactId"],
-        "entryDate": plan.entry_date.isoformat(),
-        "currencyId": invoice["currencyId"],
-        "exchangeRate": invoice.get("exchangeRate"),
-        "taxMode": invoice.get("taxMode"),
-        "state": "approved",
-        "lines": plan.lines,
-    }
-    if args.message is not None:
-        record["contactMessage"] = args.message
-    if key:
-        record["externalId"] = key
-    body = await ctx.billy.create(
-        "invoices",
-        record,
-        idempotency_key=key,
-        invalidates=("contacts",),
-    )
-    note_id = next(i["id"] for i in body["invoices"] if i.get("type") == "credit_note")
-    return await credit_result(ctx, note_id, invoice["id"])
-
-
-async def credit_result(ctx: CallContext, note_id: str, invoice_id: str, **extra: Any) -> dict[str, Any]:
-    credited, contacts = await read_invoice(ctx, invoice_id, fresh=True)
-    summary = invoice_summary(credited, contacts, today())
-    keep = ("id", "invoice_no", "gross_amount", "balance", "is_paid")
-    return await invoice_result(ctx, note_id, credited_invoice={key: summary[key] for key in keep}, **extra)
-
-
-class CreditedInvoiceOutput(ToolOutput):
-    id: str
-    invoice_no: str | None = None
-    gross_amount: str | None = None
-    balance: str | None = Field(None, description="The invoice's balance after the credit note")
-    is_paid: bool | None = None
-
-
-class CreditNoteOutput(InvoiceWriteOutput):
-    credited_invoice: CreditedInvoiceOutput | None = Field(None, description="The credited invoice, after")
-
-
-# ------------------------------------------------------------------ payments (invoices and bills)
-
-
-class PaymentInput(ToolInput):
-    amount: Amount | None = Field(
-        None,
-        description="How much was paid, in the document's currency, at most its balance (default: the whole balance)",
-        examples=["100.00"],
-    )
-    payment_date: IsoDate | None = Field(
-        None,
-        description="The day the money moved, YYYY-MM-DD (default: today in Denmark)",
-        examples=["2026-03-20"],
-    )
-    bank_account_id: BillyId | None = Field(
-        None,
-        description="The payment-enabled bank account the money moved through (default: the organization's "
-        "default bank account, else the first payment-enabled account in the document's currency)",
-        examples=["Ne2CWgmlXMB0zf9Po0f8pQ"],
-    )
-    exchange_rate: Decimal | None = Field(
-        None,
-        gt=0,
-        max_digits=18,
-        decimal_places=8,
-        description="Only when the bank account's currency differs from the document's: account currency "
-        "per unit of document currency",
-        examples=["7.46"],
-    )
-
-
-@dataclass(frozen=True)
-class PaymentPlan:
-    kind: str  # "invoice" or "bill"
-    document: dict[str, Any]
-    amount: Decimal
-    account: dict[str, Any]
-    entry_date: date
-    cash_amount: Decimal
-    exchange_rate: Decimal | None
-
-    @property
-    def balance_after(self) -> Decimal:
-        return to_decimal(self.document["balance"]) - self.amount
-
-
-async def plan_payment(
-    ctx: CallContext, kind: str, document: dict[str, Any], args: PaymentInput, defaults: Sequence[str]
-) -> PaymentPlan:
-    """Check a payment of ``document`` against its state and balance; choose the bank account."""
-    number = document.get("invoiceNo") or document.get("suppliersInvoiceNo") or document["id"]
-    if document.get("state") != "approved" or document.get("type") == "credit_note":
-        raise Conflict(
-            f"{kind} {number} is {document.get('state')} ({document.get('type')}); only approved "
-            f"{kind}s can be paid here",
-            details={"state": document.get("state"), "type": document.get("type")},
-            hint=f"Approve the draft first with approve_{kind}."
-            if document.get("state") == "draft"
-            else None,
-        )
-    balance = to_decimal(document.get("balance") or 0)
-    if balance <= 0:
-        raise Conflict(
-            f"{kind} {number} is already paid (balance {money(balance)})", details={"balance": money(balance)}
-        )
-    amount = args.amount if args.amount is not None else balance
-    if amount > balance:
-        raise field_error(
-            "amount",
-            "exceeds_balance",
-            f"{money(amount)} is more than the balance of {kind} {number} ({money(balance)})",
-        )
-    organization = await fetch_organization(ctx)
-    currency = str(document.get("currencyId") or organization["baseCurrencyId"])
-    account = await choose_account(ctx, args.bank_account_id, currency, organization, defaults)
-    account_currency = str(account.get("currencyId") or organization["baseCurrencyId"])
-    cash, rate = amount, None
-    if account_currency != currency:
-        if args.exchange_rate is None:
-            raise field_error(
-                "exchange_rate",
-                "required",
-                f"the account is in {account_currency} and the {kind} in {currency}: give the exchange rate",
-            )
-        rate = args.exchange_rate
-        cash = round2(amount * rate)
-        if round2(cash / rate) != amount:
-            raise field_error(
-                "exchange_rate", "inexact", f"{money(amount)} {currency} has no exact øre amount at {rate}"
-            )
-    return PaymentPlan(kind, document, amount, account, args.payment_date or today(), cash, rate)
-
-
-async def choose_account(
-    ctx: CallContext, chosen: str | None, currency: str, organization: dict[str, Any], defaults: Sequence[str]
-) -> dict[str, Any]:
-    if chosen is not None:
-        account = await fetch_record(ctx, "accounts", chosen, field="bank_account_id", what="account")
-        if not account.get("isPaymentEnabled"):
-            raise field_error(
-                "bank_account_id",
-                "not_payment_enabled",
-                f"account {account.get('accountNo')} {account.get('name')} cannot take payments",
-            )
-        return account
-    accounts = await ctx.billy.list_all("accounts", (("isPaymentEnabled", "true"),))
-    enabled = sorted(
-        (a for a in accounts if a.get("isPaymentEnabled") and not a.get("isArchived")),
-        key=lambda a: (a.get("accountNo") or 0, a["id"]),
-    )
-    base = organization["baseCurrencyId"]
-    preferred = [organization.get(name) for name in defaults]
-    ranked = [a for wanted in preferred for a in enabled if a["id"] == wanted] + enabled
-    in_currency = [a for a in ranked if (a.get("currencyId") or base) == currency]
-    if in_currency:
-        return in_currency[0]
-    if ranked:
-        return ranked[0]
-    raise field_error("bank_account_id", "required", "the organization has no payment-enabled bank account")
-
-
-async def make_payment(ctx: CallContext, plan: PaymentPlan) -> str:
-    record: dict[str, Any] = {
-        "entryDate": plan.entry_date.isoformat(),
-        "cashAmount": plan.cash_amount,
-        "cashSide": "debit" if plan.kind == "invoice" else "credit",
-        "cashAccountId": plan.account["id"],
-        "associations": [{"subjectReference": f"{plan.kind}:{plan.document['id']}"}],
-    }
-    if plan.exchange_rate is not None:
-        record["cashExchangeRate"] = plan.exchange_rate
-    body = await ctx.billy.create(
-        "bankPayments", record, invalidates=(f"{plan.kind}s", "contacts", "balanceModifiers")
-    )
-    payment_id = str(body["bankPayments"][0]["id"])
-    ctx.touch(f"bankPayment:{payment_id}")
-    return payment_id
-
-
-def payment_preview(plan: PaymentPlan, party: dict[str, Any]) -> dict[str, Any]:
-    document = plan.document
-    currency = document.get("currencyId")
-    preview: dict[str, Any] = {
-        "action": f"record_{plan.kind}_payment",
-        plan.kind: {
-            "id": document["id"],
-            "number": document.get("invoiceNo") or document.get("suppliersInvoiceNo"),
-            **party,
-            "currency": currency,
-            "gross_amount": money(gross_of(document)),
-            "balance": money(document["balance"]),
-        },
-        "amount": money(plan.amount),
-        "currency": currency,
-        "payment_date": plan.entry_date.isoformat(),
-        "bank_account": account_summary(plan.account),
-        "balance_after": money(plan.balance_after),
-        "fully_paid": plan.balance_after == 0,
-    }
-    if plan.exchange_rate is not None:
-        preview["cash_amount"] = money(plan.cash_amount)
-        preview["exchange_rate"] = str(plan.exchange_rate)
-    return preview
-
-
-def account_summary(account: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": account["id"],
-        "account_no": account.get("accountNo"),
-        "name": account.get("name"),
-        "currency": account.get("currencyId"),
-    }
-
-
-def payment_result(plan: PaymentPlan, payment_id: str) -> dict[str, Any]:
-    return {
-        "payment_id": payment_id,
-        "amount": money(plan.amount),
-        "currency": plan.document.get("currencyId"),
-        "payment_date": plan.entry_date.isoformat(),
-        "bank_account": account_summary(plan.account),
-    }
-
-
-class BankAccountOutput(ToolOutput):
-    id: str
-    account_no: int | None = None
-    name: str | None = None
-    currency: str | None = None
-
-
-class PaymentFields(ToolOutput):
-    payment_id: str | None = Field(None, description="The Billy bank payment that was made")
-    amount: str | None = Field(None, description="What the payment settled, in the document's currency")
-    payment_date: str | None = None
-    bank_account: BankAccountOutput | None = None
-
-
-class RecordInvoicePaymentInput(PaymentInput):
-    invoice_id: BillyId = Field(
-        description="The Billy id of the approved invoice that was paid", examples=[EXAMPLE_ID]
-    )
-
-
-class InvoicePaymentOutput(PaymentFields):
-    currency: str | None = None
-    invoice: InvoiceOutput | None = Field(
-        None, description="The invoice after the payment (balance, is_paid)"
-    )
-
-
-async def plan_invoice_payment(
-    args: RecordInvoicePaymentInput, ctx: CallContext
-) -> tuple[PaymentPlan, dict[str, dict[str, Any]]]:
-    invoice, contacts = await read_invoice(ctx, args.invoice_id, fresh=True)
-    plan = await plan_payment(
-        ctx, "invoice", invoice, args, ("defaultInvoiceBankAccountId", "defaultBillBankAccountId")
-    )
-    return plan, contacts
-
-
-async def describe_invoice_payment(args: RecordInvoicePaymentInput, ctx: CallContext) -> dict[str, Any]:
-    plan, contacts = await plan_invoice_payment(args, ctx)
-    customer = contacts.get(str(plan.document["contactId"]), {})
-    return {
-        **payment_preview(plan, {"customer_name": customer.get("name")}),
-        "effect": "Billy books a bank payment on the invoice; its balance drops and it is paid at 0.",
-    }
-
-
-async def record_invoice_payment(args: RecordInvoicePaymentInput, ctx: CallContext) -> dict[str, Any]:
-    plan, _ = await plan_invoice_payment(args, ctx)
-    payment_id = await make_payment(ctx, plan)
-    invoice = await invoice_result(ctx, args.invoice_id)
-    invoice.pop("lines", None)
-    return {**payment_result(plan, payment_id), "invoice": invoice}
-
-
-# ------------------------------------------------------------------ list_overdue_invoices
-
-BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-30", 0, 30),
-    ("31-60", 31, 60),
-    ("61-90", 61, 90),
-    ("over 90", 91, None),
-)
-
-
-def bucket_of(days: int) -> str:
-    return next(name for name, low, high in BUCKETS if days >= low and (high is None or days <= high))
-
-
-class ListOverdueInput(ListInput):
-    as_of: IsoDate | None = Field(
-        None,
-        description="The day to judge 'overdue' against, YYYY-MM-DD (default: today in Denmark). "
-        "Balances are Billy's current ones.",
-        examples=["2026-09-30"],
-    )
-    customer_id: BillyId | None = Field(
-        None, description="Only this customer's invoices", examples=["S1-eu712iPsZO9P-32MJqQ"]
-    )
-
-
-class BucketOutput(ToolOutput):
-    bucket: str = Field(description="Days overdue: 0-30, 31-60, 61-90 or over 90")
-    count: int
-    balance: str = Field(description="The bucket's unpaid balance in the base currency")
-
-
-class OverdueOutput(ListOutput):
-    as_of: str = Field(description="The day 'overdue' was judged against")
-    currency: str = Field(description="The currency of the totals (the organization's base currency)")
-    total_balance: str = Field(description="All overdue balances, in the base currency")
-    buckets: list[BucketOutput] = Field(description="Aging buckets with their counts and balances")
-
-
-def base_amount(document: dict[str, Any], value: Any) -> Decimal:
-    """An amount in the organization's base currency, at the document's exchange rate."""
-    return round2(to_decimal(value) * to_decimal(document.get("exchangeRate") or 1))
-
-
-async def list_overdue_invoices(args: ListOverdueInput, ctx: CallContext) -> dict[str, Any]:
-    on = args.as_of or today()
-    query = [
-        ("state", "approved"),
-        ("isPaid", "false"),
-        ("type", "invoice"),
-        ("maxDueDate", (on - timedelta(days=1)).isoformat()),
-        ("include", "invoice.contact:sideload"),
-    ]
-    if args.customer_id:
-        query.append(("contactId", args.customer_id))
-    invoices, sideloads = await list_with_sideloads(ctx, "invoices", query)
-    contacts = sideloads.get("contacts", {})
-    rows = []
-    totals = {name: (0, ZERO) for name, _, _ in BUCKETS}
-    for invoice in invoices:
-        days = days_overdue(invoice, on)
-        if days <= 0 or to_decimal(invoice.get("balance") or 0) <= 0:
-            continue
-        bucket = bucket_of(days)
-        count, balance = totals[bucket]
-        totals[bucket] = (count + 1, balance + base_amount(invoice, invoice["balance"]))
-        summary = invoice_summary(invoice, contacts, on)
-        keep = ("id", "invoice_no", "customer_id", "customer_name", "entry_date", "due_date", "currency")
-        rows.append(
-            {
-                **{key: summary[key] for key in keep},
-                "days_overdue": days,
-                "bucket": bucket,
-                "gross_amount": summary["gross_amount"],
-                "balance": summary["balance"],
-                "sent_state": summary["sent_state"],
-            }
-        )
-    rows.sort(key=lambda row: (-row["days_overdue"], row["invoice_no"] or "", row["id"]))
-    organization = await fetch_organization(ctx)
-    return {
-        **window(rows, args),
-        "as_of": on.isoformat(),
-        "currency": organization["baseCurrencyId"],
-        "total_balance": money(sum((balance for _, balance in totals.values()), ZERO)),
-        "buckets": [
-            {"bucket": name, "count": count, "balance": money(balance)}
-            for name, (count, balance) in totals.items()
-        ],
-    }
-
-
-# ------------------------------------------------------------------ the tools
-
 LIST_INVOICES = Tool(
     name="list_invoices",
     title="List invoices",
@@ -1605,6 +759,7 @@ LIST_INVOICES = Tool(
     idempotent=True,
 )
 
+
 GET_INVOICE = Tool(
     name="get_invoice",
     title="Get an invoice",
@@ -1617,6 +772,7 @@ GET_INVOICE = Tool(
     handler=get_invoice,
     idempotent=True,
 )
+
 
 CREATE_INVOICE = Tool(
     name="create_invoice",
@@ -1635,6 +791,7 @@ CREATE_INVOICE = Tool(
     creates="invoices",
 )
 
+
 UPDATE_INVOICE = Tool(
     name="update_invoice",
     title="Change a draft invoice",
@@ -1649,6 +806,7 @@ UPDATE_INVOICE = Tool(
     handler=update_invoice,
     read_only=False,
 )
+
 
 APPROVE_INVOICE = Tool(
     name="approve_invoice",
@@ -1667,6 +825,7 @@ APPROVE_INVOICE = Tool(
     preview=describe_approval,
 )
 
+
 SEND_INVOICE = Tool(
     name="send_invoice",
     title="E-mail an approved invoice",
@@ -1684,63 +843,6 @@ SEND_INVOICE = Tool(
     preview=describe_sending,
 )
 
-CREATE_CREDIT_NOTE = Tool(
-    name="create_credit_note",
-    title="Credit an approved invoice",
-    description=(
-        "Use it to correct or cancel an approved invoice (approved invoices are never deleted): a credit note for the whole "
-        "invoice, some of its lines, or an amount. Amounts are positive and reduce the invoice's balance. "
-        "The first call previews the credit note and the balance after it and returns a confirmation_ticket."
-    ),
-    input_model=CreateCreditNoteInput,
-    output_model=CreditNoteOutput,
-    handler=create_credit_note,
-    read_only=False,
-    destructive=True,
-    creates="invoices",
-    preview=describe_credit,
-)
-
-RECORD_INVOICE_PAYMENT = Tool(
-    name="record_invoice_payment",
-    title="Record a payment of an invoice",
-    description=(
-        "Use it when a customer has paid an approved invoice, in full or in part (at most its balance): records a "
-        "Billy bank payment on a payment-enabled bank account. This is how an invoice becomes paid. "
-        "The first call previews the amount, account and balance after it and returns a confirmation_ticket."
-    ),
-    input_model=RecordInvoicePaymentInput,
-    output_model=InvoicePaymentOutput,
-    handler=record_invoice_payment,
-    read_only=False,
-    destructive=True,
-    preview=describe_invoice_payment,
-)
-
-LIST_OVERDUE_INVOICES = Tool(
-    name="list_overdue_invoices",
-    title="Overdue invoices with aging",
-    description=(
-        "Approved, unpaid invoices past their due date on a given day (as_of), most overdue first, with "
-        "days overdue and aging buckets (0-30, 31-60, 61-90, over 90 days) totalled in the base currency. "
-        "Use it for dunning and receivables follow-up."
-    ),
-    input_model=ListOverdueInput,
-    output_model=OverdueOutput,
-    handler=list_overdue_invoices,
-    idempotent=True,
-)
-
 
 def tools(kernel: Any) -> list[Tool]:
-    return [
-        LIST_INVOICES,
-        GET_INVOICE,
-        CREATE_INVOICE,
-        UPDATE_INVOICE,
-        APPROVE_INVOICE,
-        SEND_INVOICE,
-        CREATE_CREDIT_NOTE,
-        RECORD_INVOICE_PAYMENT,
-        LIST_OVERDUE_INVOICES,
-    ]
+    return [LIST_INVOICES, GET_INVOICE, CREATE_INVOICE, UPDATE_INVOICE, APPROVE_INVOICE, SEND_INVOICE]

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from billy_core.context import CallContext
 from billy_core.domain.common import today
-from billy_core.domain.invoices import (
+from billy_core.domain.documents import (
     BillyId,
     IsoDate,
     base_amount,
