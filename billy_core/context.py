@@ -85,6 +85,7 @@ class CallContext:
     extras: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     confirmation_ticket: str | None = None
+    confirmation_code: str | None = None
     billy_factory: Callable[[CallContext], BillyClient] | None = None
 
     @property

@@ -33,7 +33,7 @@ from billy_core.redis import redis_client
 from billy_core.surface import Resource
 from billy_core.tickets import RedisTicketStore, SqlTicketStore, TicketStore
 from billy_core.tool_reference import render_tool_reference
-from billy_core.tools import CONFIRMATION_TICKET, IDEMPOTENCY_KEY, KERNEL_ARGUMENT_SCHEMAS
+from billy_core.tools import CONFIRMATION_CODE, CONFIRMATION_TICKET, IDEMPOTENCY_KEY, KERNEL_ARGUMENT_SCHEMAS
 from billy_core.write_safety import WriteSafety
 
 BILLY_CHECK_INTERVAL_SECONDS = 10.0
@@ -55,7 +55,9 @@ def write_safety(kernel: Kernel) -> WriteSafety:
     else:
         tickets = SqlTicketStore(tables)
     # The list is filled by register_step_up_verifiers after this hook; it is read per call.
-    return WriteSafety(tickets, IdempotencyStore(tables), kernel.registered.step_up)
+    # A pending claim older than any call could run belongs to a creator that died.
+    stale_after = max(120.0, 2 * kernel.settings.tool_timeout_seconds)
+    return WriteSafety(tickets, IdempotencyStore(tables, stale_after=stale_after), kernel.registered.step_up)
 
 
 class MetricsMiddleware:
@@ -101,10 +103,14 @@ async def validate_arguments(call: ToolCall, call_next: CallNext) -> ToolResult:
             "arguments must be a JSON object",
             details={"errors": [{"field": "(arguments)", "rule": "dict_type", "message": "not an object"}]},
         )
+    if not call.tool.kernel_arguments:
+        call.params = call.tool.parse_arguments(call.arguments)
+        return await call_next(call)
     own = {name: call.arguments[name] for name in call.tool.kernel_arguments if name in call.arguments}
     arguments = {key: value for key, value in call.arguments.items() if key not in own}
     check_kernel_arguments(own)
     call.context.confirmation_ticket = own.get(CONFIRMATION_TICKET)
+    call.context.confirmation_code = own.get(CONFIRMATION_CODE)
     call.context.idempotency_key = own.get(IDEMPOTENCY_KEY)
     call.params = call.tool.parse_arguments(arguments)
     return await call_next(call)

@@ -36,6 +36,10 @@ Fetch = Callable[[str, Query], Awaitable[Any]]
 Record = dict[str, Any]
 Finder = Callable[["ReadBack"], Awaitable[Record | None]]
 
+READ_BACK_SINCE = "reconcile.read_back_since"
+"""Call-context key set by write safety: an earlier call with this idempotency key may have
+reached Billy (epoch seconds of its start), so the create reads back before it sends."""
+
 CLOCK_SKEW_SECONDS = 120.0
 """How far before the create began a matching record's ``createdTime`` may lie (clock skew)."""
 

@@ -20,6 +20,8 @@ TICKETS = sa.Table(
     sa.Column("used_at", sa.Float, nullable=True),
 )
 
+PURGE_AFTER_SECONDS = 3600.0
+
 # Compare-and-delete in one step, so exactly one of several concurrent redeemers wins.
 REDEEM_SCRIPT = """
 local value = redis.call('GET', KEYS[1])
@@ -40,6 +42,10 @@ class TicketStore(Protocol):
         self, ticket: str, binding: str, idempotency_key: str | None, expires_at: float
     ) -> None: ...
 
+    async def valid(self, ticket: str, binding: str, now: float) -> bool:
+        """Whether the ticket would redeem now (nothing is spent)."""
+        ...
+
     async def redeem(self, ticket: str, binding: str, now: float) -> Redeemed | None: ...
 
 
@@ -47,33 +53,39 @@ class SqlTicketStore:
     def __init__(self, tables: TableKeeper) -> None:
         self.tables = tables
 
+    @staticmethod
+    def _matching(ticket: str, binding: str, now: float) -> Any:
+        return sa.and_(TICKETS.c.id == ticket, TICKETS.c.binding == binding, TICKETS.c.expires_at > now)
+
     async def issue(self, ticket: str, binding: str, idempotency_key: str | None, expires_at: float) -> None:
         engine = await self.tables.ready()
         async with engine.begin() as connection:
+            await connection.execute(
+                sa.delete(TICKETS).where(TICKETS.c.expires_at < time.time() - PURGE_AFTER_SECONDS)
+            )
             await connection.execute(
                 TICKETS.insert().values(
                     id=ticket, binding=binding, idempotency_key=idempotency_key, expires_at=expires_at
                 )
             )
 
+    async def valid(self, ticket: str, binding: str, now: float) -> bool:
+        engine = await self.tables.ready()
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                sa.select(TICKETS.c.id).where(self._matching(ticket, binding, now))
+            )
+            return found.first() is not None
+
     async def redeem(self, ticket: str, binding: str, now: float) -> Redeemed | None:
         engine = await self.tables.ready()
         async with engine.begin() as connection:
-            spent = await connection.execute(
-                TICKETS.update()
-                .where(
-                    TICKETS.c.id == ticket,
-                    TICKETS.c.binding == binding,
-                    TICKETS.c.used_at.is_(None),
-                    TICKETS.c.expires_at > now,
-                )
-                .values(used_at=now)
-            )
-            if spent.rowcount != 1:
-                return None
             key = (
                 await connection.execute(sa.select(TICKETS.c.idempotency_key).where(TICKETS.c.id == ticket))
             ).scalar()
+            spent = await connection.execute(sa.delete(TICKETS).where(self._matching(ticket, binding, now)))
+            if spent.rowcount != 1:
+                return None
         return Redeemed(key)
 
 
@@ -89,6 +101,11 @@ class RedisTicketStore:
     async def issue(self, ticket: str, binding: str, idempotency_key: str | None, expires_at: float) -> None:
         ttl_ms = max(1, int((expires_at - time.time()) * 1000))
         await self.redis.set(self._key(ticket), f"{binding}{idempotency_key or ''}", px=ttl_ms)
+
+    async def valid(self, ticket: str, binding: str, now: float) -> bool:
+        value = await self.redis.get(self._key(ticket))
+        text = value.decode() if isinstance(value, bytes) else str(value or "")
+        return text[:64] == binding
 
     async def redeem(self, ticket: str, binding: str, now: float) -> Redeemed | None:
         value = await self._redeem(keys=[self._key(ticket)], args=[binding])

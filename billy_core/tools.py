@@ -19,6 +19,7 @@ from billy_core.errors import InvalidArgument, StartupError
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 CONFIRMATION_TICKET = "confirmation_ticket"
+CONFIRMATION_CODE = "confirmation_code"
 IDEMPOTENCY_KEY = "idempotency_key"
 KERNEL_ARGUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
     CONFIRMATION_TICKET: {
@@ -28,6 +29,16 @@ KERNEL_ARGUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": (
             "Leave out to get a preview and a ticket; send the ticket back with the same arguments "
             "within 300 seconds to execute."
+        ),
+    },
+    CONFIRMATION_CODE: {
+        "type": "string",
+        "minLength": 4,
+        "maxLength": 16,
+        "pattern": "^[A-Za-z0-9-]+$",
+        "description": (
+            "A second factor (a TOTP or SMS code), sent with confirmation_ticket only when this server "
+            "asks for one at the confirm step."
         ),
     },
     IDEMPOTENCY_KEY: {
@@ -99,22 +110,14 @@ class Tool:
     creates: str | None = None
     preview: ToolHandler | None = None
     plugin: str = ""
+    kernel_arguments: tuple[str, ...] = field(default=(), compare=False)
+    """Arguments the kernel owns (taken out before the tool's own model validates); set at registration."""
     input_schema: dict[str, Any] = field(default_factory=dict, compare=False)
     output_schema: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def is_write(self) -> bool:
         return not self.read_only
-
-    @property
-    def kernel_arguments(self) -> tuple[str, ...]:
-        """Arguments the kernel owns (taken out before the tool's own model validates)."""
-        names = []
-        if self.destructive:
-            names.append(CONFIRMATION_TICKET)
-        if self.creates:
-            names.append(IDEMPOTENCY_KEY)
-        return tuple(names)
 
     def annotations(self) -> dict[str, Any]:
         return {
@@ -194,7 +197,7 @@ class ToolRegistry:
             raise StartupError(f"tool {tool.name!r} is registered twice (plugins {other!r} and {plugin!r})")
         if tool.read_only and (tool.destructive or tool.creates):
             raise StartupError(f"tool {tool.name!r} cannot be read-only and also destructive or a create")
-        clash = set(tool.kernel_arguments) & set(tool.input_model.model_fields)
+        clash = set(owned_arguments(tool)) & set(tool.input_model.model_fields)
         if clash:
             raise StartupError(f"tool {tool.name!r} declares kernel-owned arguments {sorted(clash)}")
         built = _with_schemas(tool, plugin or tool.plugin)
@@ -215,8 +218,17 @@ class ToolRegistry:
         return [tool for tool in self if tool.read_only or not read_only_mode]
 
 
+def owned_arguments(tool: Tool) -> tuple[str, ...]:
+    names: list[str] = []
+    if tool.destructive:
+        names += [CONFIRMATION_TICKET, CONFIRMATION_CODE]
+    if tool.creates:
+        names.append(IDEMPOTENCY_KEY)
+    return tuple(names)
+
+
 def _with_schemas(tool: Tool, plugin: str) -> Tool:
-    placeholder = replace(tool, plugin=plugin)
+    placeholder = replace(tool, plugin=plugin, kernel_arguments=owned_arguments(tool))
     return replace(
         placeholder,
         input_schema=_input_schema(placeholder),

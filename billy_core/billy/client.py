@@ -24,7 +24,7 @@ from billy_core.context import CallContext, Principal
 from billy_core.errors import Forbidden, InvalidArgument, UpstreamUnavailable
 from billy_core.jsonutil import dumps_exact, loads_exact
 from billy_core.metrics import Metrics
-from billy_core.reconcile import read_back_for
+from billy_core.reconcile import READ_BACK_SINCE, read_back_for
 from billy_core.settings import KernelSettings
 from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse, UpstreamTransportError
 
@@ -324,8 +324,18 @@ class BillyClient:
         safety) and no ``reconcile`` of its own, the create gets the read-back of
         :mod:`billy_core.reconcile`, so an ambiguous failure is resolved by reading, not resending."""
         key = idempotency_key or self.call.idempotency_key
+        earlier_attempt = self.call.extras.pop(READ_BACK_SINCE, None)
         if reconcile is None and key is not None:
-            reconcile = read_back_for(plural, record, self._read_back)
+            read_back = read_back_for(plural, record, self._read_back)
+            if read_back is not None and earlier_attempt is not None:
+                read_back.widen(earlier_attempt)
+            reconcile = read_back
+        if earlier_attempt is not None and reconcile is not None:
+            # An earlier call with this key may have made the record before it failed.
+            found = await reconcile()
+            if found is not None:
+                found_body: dict[str, Any] = found.body
+                return found_body
         body: dict[str, Any] = await self.request(
             "POST",
             f"/{plural}",

@@ -274,6 +274,7 @@ def test_random_arguments_get_a_result_or_a_structured_error(
                 alphabet=string.ascii_letters + string.digits + "-:.", min_size=0, max_size=70
             ),
             "confirmation_ticket": st.text(min_size=0, max_size=40),
+            "confirmation_code": st.text(min_size=0, max_size=20),
         }
 
         @settings(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import anyio
+import httpx
 import pytest
 from pydantic import Field
 
 from billy_core import hookimpl
 from billy_core.context import Principal
+from billy_core.errors import ConfirmationRequired, InvalidArgument, UpstreamUnavailable
 from billy_core.testing import mcp_client
 from billy_core.tools import Tool, ToolInput, ToolOutput
 
@@ -39,6 +43,7 @@ class Effects:
     def __init__(self) -> None:
         self.payments: list[tuple[str, str]] = []
         self.created: list[str] = []
+        self.fail_next: Exception | None = None
 
 
 @pytest.fixture
@@ -53,6 +58,9 @@ def effects(billy_plugins) -> Effects:
         return {"invoice_id": args.invoice_id, "amount": args.amount, "effect": "marks the invoice paid"}
 
     async def make(args, ctx):
+        if effects.fail_next is not None:
+            failure, effects.fail_next = effects.fail_next, None
+            raise failure
         await anyio.sleep(0.05)  # long enough for concurrent callers to overlap
         effects.created.append(args.name)
         return {"id": f"thing-{len(effects.created)}", "name": args.name}
@@ -253,3 +261,113 @@ async def test_preview_and_result_both_satisfy_the_output_schema_through_mcp(eff
         done = await client.call_tool("pay_thing", {**arguments, "confirmation_ticket": ticket})
     assert preview.is_error is False and done.is_error is False
     assert done.structured_content == {"paid": "5.00"}
+
+
+@pytest.mark.anyio
+async def test_a_key_belongs_to_the_call_it_was_first_used_for(effects, sandbox_kernel):
+    async with sandbox_kernel:
+        first = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0100"})
+        other_arguments = await call(
+            sandbox_kernel, "make_thing", {"name": "b", "idempotency_key": "order-0100"}
+        )
+        other_caller = await call(
+            sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0100"}, BOB
+        )
+    assert first["id"] == "thing-1"
+    assert other_arguments["code"] == other_caller["code"] == "conflict"
+    assert effects.created == ["a"]
+
+
+@pytest.mark.anyio
+async def test_a_refusal_before_billy_frees_the_key(effects, sandbox_kernel, billy_plugins):
+    async with sandbox_kernel:
+        effects.fail_next = InvalidArgument("name: Billy refused it")
+        refused = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0101"})
+        retried = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0101"})
+    assert refused["code"] == "invalid_argument"
+    assert retried["id"] == "thing-1" and "replayed" not in retried
+
+
+class StepUp:
+    """A second factor: the code 246810 must come with the confirmation."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def verify(self, call, arguments):
+        self.asked += 1
+        if call.context.confirmation_code != "246810":
+            raise ConfirmationRequired("a second factor is needed", hint="send confirmation_code")
+
+
+@pytest.mark.anyio
+async def test_a_missing_second_factor_does_not_spend_the_ticket(
+    effects, billy_plugins, make_kernel, billy_sandbox
+):
+    step_up = StepUp()
+
+    class StepUpPlugin:
+        @hookimpl
+        def register_step_up_verifiers(self, register):
+            register(step_up)
+
+    billy_plugins.append(("step_up", StepUpPlugin()))
+    kernel = make_kernel(api_url=billy_sandbox.api_url, access_token=billy_sandbox.token, sandbox=True)
+    arguments = {"invoice_id": "inv-7", "amount": "7.00"}
+    async with kernel:
+        ticket = (await call(kernel, "pay_thing", arguments))["confirmation_ticket"]
+        no_code = await call(kernel, "pay_thing", {**arguments, "confirmation_ticket": ticket})
+        wrong = await call(
+            kernel, "pay_thing", {**arguments, "confirmation_ticket": ticket, "confirmation_code": "000000"}
+        )
+        right = await call(
+            kernel, "pay_thing", {**arguments, "confirmation_ticket": ticket, "confirmation_code": "246810"}
+        )
+    assert no_code["code"] == wrong["code"] == "confirmation_required"
+    assert right == {"paid": "7.00"} and step_up.asked == 3
+    assert effects.payments == [("inv-7", "7.00")]
+
+
+class LostAnswer:
+    """Creates a real contact in the sandbox, then (once) fails as if the answer was lost."""
+
+    def __init__(self) -> None:
+        self.lose_next = True
+
+    @hookimpl
+    def register_tools(self, register):
+        async def create_contact(args, ctx):
+            record = {"name": args.name, "registrationNo": "25313763", "countryId": "DK", "isCustomer": True}
+            body = await ctx.billy.create("contacts", record)
+            if self.lose_next:
+                self.lose_next = False
+                raise UpstreamUnavailable("Billy's answer was lost", details={"maybe_sent": True})
+            return {"id": body["contacts"][0]["id"]}
+
+        register(
+            Tool(
+                name="create_contact_lossy",
+                description="Create",
+                input_model=MakeArgs,
+                handler=create_contact,
+                read_only=False,
+                creates="contacts",
+            )
+        )
+
+
+@pytest.mark.anyio
+async def test_after_a_lost_answer_the_same_key_reads_billy_back_instead_of_creating_again(
+    billy_plugins, make_kernel, billy_sandbox
+):
+    billy_plugins.append(("lossy", LostAnswer()))
+    kernel = make_kernel(api_url=billy_sandbox.api_url, access_token=billy_sandbox.token, sandbox=True)
+    name = f"Tabt Svar {uuid.uuid4().hex[:8]} ApS"
+    arguments = {"name": name, "idempotency_key": f"lost-{uuid.uuid4().hex[:12]}"}
+    async with kernel:
+        lost = await call(kernel, "create_contact_lossy", arguments)
+        again = await call(kernel, "create_contact_lossy", arguments)
+    async with httpx.AsyncClient(headers={"X-Access-Token": billy_sandbox.token}) as http:
+        contacts = (await http.get(f"{billy_sandbox.api_url}/contacts", params={"name": name})).json()
+    assert lost["code"] == "upstream_unavailable"
+    assert [contact["id"] for contact in contacts["contacts"]] == [again["id"]]
