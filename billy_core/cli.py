@@ -203,10 +203,7 @@ def _add_plugin_commands(group: click.Group) -> None:
 
     try:
         settings = load_kernel_settings()
-        selection = PluginSelection(
-            disabled=tuple(settings.plugins_disabled),
-            enabled=tuple(settings.plugins_enabled) if settings.plugins_enabled is not None else None,
-        )
+        selection = PluginSelection.from_settings(settings)
         host = create_plugin_host(selection)
     except StartupError:
         return  # the command the user runs reports the problem

@@ -76,7 +76,6 @@ class CallContext:
     tool_name: str
     deadline: float
     organization_id: str | None = None
-    started_at: float = field(default_factory=time.monotonic)
     upstream_calls: int = 0
     records_touched: list[str] = field(default_factory=list)
     freshness: Freshness | None = None
@@ -87,13 +86,16 @@ class CallContext:
     confirmation_ticket: str | None = None
     confirmation_code: str | None = None
     billy_factory: Callable[[CallContext], BillyClient] | None = None
+    _billy: BillyClient | None = None
 
     @property
     def billy(self) -> BillyClient:
         """The Billy client for this call's organization, bound to this call's context."""
-        if self.billy_factory is None:
-            raise RuntimeError("this call has no Billy client (no kernel bound it)")
-        return self.billy_factory(self)
+        if self._billy is None:
+            if self.billy_factory is None:
+                raise RuntimeError("this call has no Billy client (no kernel bound it)")
+            self._billy = self.billy_factory(self)
+        return self._billy
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())

@@ -11,9 +11,9 @@ import re
 import time
 from typing import Any
 
-from billy_core.auth import AuthRequest
+from billy_core.auth import AuthorizationPolicy, AuthRequest
 from billy_core.context import CallContext
-from billy_core.errors import InvalidArgument, ReadOnly, ToolError
+from billy_core.errors import Forbidden, InvalidArgument, ReadOnly, ToolError
 from billy_core.health import HealthCheck, HealthState, HealthStatus
 from billy_core.hookspecs import hookimpl
 from billy_core.idempotency import IdempotencyStore
@@ -21,6 +21,7 @@ from billy_core.jsonutil import dumps_compact
 from billy_core.kernel import Kernel
 from billy_core.kernel_tables import TableKeeper
 from billy_core.pipeline import (
+    ORDER_AUTHORIZATION,
     ORDER_METRICS,
     ORDER_READ_ONLY,
     ORDER_VALIDATION,
@@ -41,6 +42,7 @@ BILLY_CHECK_INTERVAL_SECONDS = 10.0
 
 @hookimpl
 def register_tool_middleware(register: Any, kernel: Kernel) -> None:
+    register(PolicyGuard(kernel.registered.policies), order=ORDER_AUTHORIZATION, name="authorization")
     register(MetricsMiddleware(kernel), order=ORDER_METRICS, name="metrics")
     register(validate_arguments, order=ORDER_VALIDATION, name="validation")
     register(ReadOnlyGuard(kernel), order=ORDER_READ_ONLY, name="read_only")
@@ -58,6 +60,24 @@ def write_safety(kernel: Kernel) -> WriteSafety:
     # A pending claim older than any call could run belongs to a creator that died.
     stale_after = max(120.0, 2 * kernel.settings.tool_timeout_seconds)
     return WriteSafety(tickets, IdempotencyStore(tables, stale_after=stale_after), kernel.registered.step_up)
+
+
+class PolicyGuard:
+    """Asks every registered authorization policy; the first denial refuses the call."""
+
+    def __init__(self, policies: list[AuthorizationPolicy]) -> None:
+        # Filled by register_authorization_policies after this hook ran; read per call.
+        self.policies = policies
+
+    async def __call__(self, call: ToolCall, call_next: CallNext) -> ToolResult:
+        for policy in self.policies:
+            decision = await policy.authorize(call)
+            if decision is not None and not decision.allowed:
+                raise Forbidden(
+                    f"{call.principal.id} may not call {call.tool.name}: {decision.reason or 'denied by policy'}",
+                    details={"tool": call.tool.name},
+                )
+        return await call_next(call)
 
 
 class MetricsMiddleware:

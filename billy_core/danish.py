@@ -43,9 +43,6 @@ class IdentifierCheck:
     reason: str | None = None
 
 
-CvrCheck = IdentifierCheck
-
-
 def _passed(kind: str, number: str) -> IdentifierCheck:
     return IdentifierCheck(kind, number, valid=True)
 

@@ -11,7 +11,6 @@ import click
 from billy_core.auth import AuthRequest
 from billy_core.errors import StartupError, ToolError
 from billy_core.kernel import Kernel
-from billy_core.serve import LOOPBACK
 from billy_core.settings import load_kernel_settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -77,8 +76,7 @@ def plugin_findings(kernel: Kernel) -> list[Finding]:
 
 
 def exposure_findings(kernel: Kernel) -> list[Finding]:
-    auth = kernel.plugins.records.get("auth")
-    if kernel.settings.host not in LOOPBACK and not (auth and auth.enabled):
+    if kernel.exposed_without_auth:
         return [
             Finding(
                 WARN,

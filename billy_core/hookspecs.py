@@ -136,7 +136,9 @@ class BillyMcpSpec:
     @hookspec
     def register_authorization_policies(self, register: Register, kernel: Kernel) -> None:
         """Register :class:`billy_core.auth.AuthorizationPolicy` objects (scopes, per-tool
-        rules). They run inside the auth middleware."""
+        rules). The kernel asks each of them before every tool call (its authorization
+        middleware at ``ORDER_AUTHORIZATION``, right after authentication); the first denial
+        refuses the call with ``forbidden``."""
 
     @hookspec
     def register_credential_resolvers(self, register: Register, kernel: Kernel) -> None:

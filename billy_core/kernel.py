@@ -26,7 +26,14 @@ from billy_core.auth import (
     StepUpVerifier,
 )
 from billy_core.billy.client import BillyClient, BillyPool
-from billy_core.context import CallContext, LogSender, Principal, ProgressReporter, new_correlation_id
+from billy_core.context import (
+    LOCAL_PRINCIPAL,
+    CallContext,
+    LogSender,
+    Principal,
+    ProgressReporter,
+    new_correlation_id,
+)
 from billy_core.errors import InternalError, NotFound, StartupError, ToolError, UpstreamUnavailable
 from billy_core.events import Event, EventBus, NamedSink
 from billy_core.health import HealthCheck, Readiness, run_checks
@@ -41,6 +48,7 @@ from billy_core.upstream import UpstreamRequest, UpstreamResponse
 from billy_core.workflows import WorkflowTemplate
 
 Lifecycle = Callable[[], Awaitable[None]]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(slots=True)
@@ -90,11 +98,7 @@ class Kernel:
     ) -> Kernel:
         """Load plugins and compose the kernel. Raises :class:`StartupError` with a clear message."""
         settings = settings or load_kernel_settings()
-        selection = PluginSelection(
-            disabled=tuple(settings.plugins_disabled),
-            enabled=tuple(settings.plugins_enabled) if settings.plugins_enabled is not None else None,
-            load_entry_points=load_entry_points,
-        )
+        selection = PluginSelection.from_settings(settings, load_entry_points=load_entry_points)
         from billy_core import core_plugin
 
         host = create_plugin_host(
@@ -183,6 +187,12 @@ class Kernel:
     def read_only(self) -> bool:
         return self.settings.effective_read_only
 
+    @property
+    def exposed_without_auth(self) -> bool:
+        """Serving beyond loopback with no auth plugin: anyone who reaches the port can use Billy."""
+        auth = self.plugins.records.get("auth")
+        return self.settings.host not in LOOPBACK and not (auth is not None and auth.enabled)
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -219,9 +229,7 @@ class Kernel:
             if principal is not None:
                 return AuthenticationResult(principal, authenticator.name)
         if request.transport in ("stdio", "memory"):
-            return AuthenticationResult(
-                Principal(id="local", kind="local", display_name="local user"), "local"
-            )
+            return AuthenticationResult(LOCAL_PRINCIPAL, "local")
         return AuthenticationResult(Principal(id="anonymous", kind="anonymous"), "none")
 
     def new_context(
@@ -257,13 +265,23 @@ class Kernel:
         name: str,
         arguments: Any,
         *,
-        principal: Principal,
         transport: str,
+        principal: Principal | None = None,
+        auth: AuthRequest | None = None,
         correlation_id: str | None = None,
         progress: ProgressReporter | None = None,
         send_log: LogSender | None = None,
     ) -> ToolResult:
-        """Run one tool call through the whole pipeline. Never raises: errors become results."""
+        """Run one tool call through the whole pipeline. Never raises: errors become results.
+
+        Pass the caller's ``principal``, or the ``auth`` request to authenticate here (so a
+        refused credential is a structured ``forbidden`` like any other error)."""
+        correlation_id = correlation_id or new_correlation_id()
+        if principal is None:
+            try:
+                principal = (await self.authenticate(auth or AuthRequest(transport=transport))).principal
+            except ToolError as exc:
+                return ToolResult(exc.to_body(correlation_id), is_error=True)
         context = self.new_context(
             name,
             principal=principal,
@@ -321,6 +339,23 @@ class Kernel:
     async def emit(self, kind: str, correlation_id: str, **data: Any) -> None:
         if self.events:
             await self.events.emit(Event(kind=kind, correlation_id=correlation_id, data=data))
+
+    async def read_resource(self, uri: str, *, transport: str, auth: AuthRequest) -> tuple[Resource, str]:
+        """Read a registered resource as the authenticated caller, within the call deadline.
+
+        Raises :class:`ToolError` (``not_found`` for an unknown URI); transports map it."""
+        resource = self.registered.resources.get(uri)
+        if resource is None:
+            raise NotFound(
+                f"there is no resource {uri!r}", hint="List the resources for the URIs this server offers."
+            )
+        principal = (await self.authenticate(auth)).principal
+        context = self.new_context(resource.name, principal=principal, transport=transport)
+        try:
+            with anyio.fail_after(context.remaining()):
+                return resource, await resource.read(context)
+        except TimeoutError:
+            raise UpstreamUnavailable(f"reading {uri} ran past its deadline") from None
 
     async def readiness(self) -> Readiness:
         return await run_checks(self.registered.health_checks)

@@ -18,6 +18,7 @@ from billy_core.context import CallContext, Principal
 from billy_core.tools import Tool
 
 ORDER_AUTH = 100
+ORDER_AUTHORIZATION = 150
 ORDER_AUDIT = 200
 ORDER_METRICS = 300
 ORDER_READ_ONLY = 350

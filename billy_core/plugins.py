@@ -53,6 +53,15 @@ class PluginSelection:
     enabled: tuple[str, ...] | None = None
     load_entry_points: bool = True
 
+    @classmethod
+    def from_settings(cls, settings: Any, *, load_entry_points: bool = True) -> PluginSelection:
+        enabled = settings.plugins_enabled
+        return cls(
+            disabled=tuple(settings.plugins_disabled),
+            enabled=tuple(enabled) if enabled is not None else None,
+            load_entry_points=load_entry_points,
+        )
+
 
 class PluginHost:
     """A pluggy manager plus the record of every plugin's fate."""
@@ -86,10 +95,6 @@ class PluginHost:
             requires=tuple(getattr(plugin, "requires", ())),
             builtin=builtin,
         )
-
-    def unregister(self, name: str) -> None:
-        self.pm.unregister(name=name)
-        self.records.pop(name, None)
 
     def disable(self, name: str, reason: str, *, version: str | None = None) -> None:
         if self.pm.has_plugin(name):

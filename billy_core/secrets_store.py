@@ -15,12 +15,13 @@ from pathlib import Path
 import platformdirs
 
 from billy_core.settings import KernelSettings
+from billy_core.sql import sqlite_path
 
 
 def secrets_folder(settings: KernelSettings) -> Path:
-    url = settings.database_url
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        return Path(url.removeprefix("sqlite:///")).expanduser().parent
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        return database.parent
     return Path(platformdirs.user_data_dir("billy-mcp", appauthor=False))
 
 

@@ -15,8 +15,6 @@ from billy_core.kernel import Kernel
 from billy_core.logs import configure_logging
 from billy_core.settings import load_kernel_settings
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 @contextlib.contextmanager
 def sandbox_overrides(enabled: bool, seed: int) -> Iterator[dict[str, Any]]:
@@ -62,9 +60,7 @@ def serve_forever(
 
 
 def warn_if_exposed(kernel: Kernel, transport: str) -> None:
-    if transport != "http" or kernel.settings.host in LOOPBACK:
-        return
-    if not any(record.enabled for name, record in kernel.plugins.records.items() if name == "auth"):
+    if transport == "http" and kernel.exposed_without_auth:
         logger.warning(
             "!!! serving on {} with NO auth plugin enabled: anyone who can reach this port can use "
             "Billy through it. Enable the auth plugin or bind to 127.0.0.1. !!!",

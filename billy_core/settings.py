@@ -153,10 +153,6 @@ class KernelSettings(BaseSettings):
             return not self.sandbox
         return self.read_only
 
-    @property
-    def database_configured(self) -> bool:
-        return "BILLY_DATABASE_URL" in os.environ or self.database_url != default_database_url()
-
     @classmethod
     def settings_customise_sources(
         cls,

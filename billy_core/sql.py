@@ -21,12 +21,21 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (also in URI form, ``file:...?mode=ro``)."""
+    if not is_sqlite(url):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path.startswith("file:"):
+        path = path.removeprefix("file:").partition("?")[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; the SQLite file's folder is created when missing."""
-    if is_sqlite(url):
-        path = url.removeprefix("sqlite:///")
-        if path.startswith("file:"):  # a URI filename (?mode=ro&uri=true): its folder is the file's
-            path = path.removeprefix("file:").partition("?")[0]
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return create_async_engine(async_url(url), pool_pre_ping=not is_sqlite(url))

@@ -103,11 +103,7 @@ class BillyPool:
         if client is None:
             client = httpx.AsyncClient(
                 base_url=self.settings.api_url + "/",
-                headers={
-                    "X-Access-Token": self._tokens[scope],
-                    "Accept": "application/json",
-                    "User-Agent": "billy-mcp",
-                },
+                headers={"Accept": "application/json", "User-Agent": "billy-mcp"},
                 timeout=self.settings.upstream_timeout_seconds,
                 limits=self.limits,
             )
@@ -123,7 +119,11 @@ class BillyPool:
                 raise UpstreamTransportError(
                     "the call's deadline has passed", kind="deadline", maybe_sent=False
                 )
-        headers = {CORRELATION_HEADER: request.correlation_id}
+        # The token goes per request: a resolver may rotate it under the same credential scope.
+        headers = {
+            CORRELATION_HEADER: request.correlation_id,
+            "X-Access-Token": self._tokens[request.credential_scope],
+        }
         content = None
         if request.body is not None:
             content = dumps_exact(request.body)

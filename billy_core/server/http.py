@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import simplejson
@@ -28,8 +27,6 @@ from billy_core.jsonutil import dumps_compact
 from billy_core.kernel import Kernel
 from billy_core.pipeline import ToolResult
 from billy_core.server.mcp_server import build_mcp_server
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def security_settings(kernel: Kernel) -> TransportSecuritySettings:
@@ -84,15 +81,12 @@ class RestBridge:
         except ToolError as exc:
             return error_response(ToolResult(exc.to_body(correlation_id), is_error=True))
         client = request.client
-        auth = await self.kernel.authenticate(
-            AuthRequest(
-                transport="rest", headers=dict(request.headers), client_host=client.host if client else None
-            )
-        )
         result = await self.kernel.call_tool(
             request.path_params["name"],
             arguments,
-            principal=auth.principal,
+            auth=AuthRequest(
+                transport="rest", headers=dict(request.headers), client_host=client.host if client else None
+            ),
             transport="rest",
             correlation_id=correlation_id,
         )
@@ -114,19 +108,7 @@ class RestBridge:
             raise InvalidArgument(f"the body is not valid JSON: {exc}") from None
         if not isinstance(arguments, dict):
             raise InvalidArgument("the body must be a JSON object holding the tool's arguments")
-        plain: dict[str, Any] = _plain_numbers(arguments)
-        return plain
-
-
-def _plain_numbers(value: Any) -> Any:
-    """Decimals stay exact for money but JSON integers arrive as int (schemas say integer)."""
-    if isinstance(value, dict):
-        return {key: _plain_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_numbers(item) for item in value]
-    if isinstance(value, Decimal) and value == value.to_integral_value() and "." not in str(value):
-        return int(value)
-    return value
+        return arguments
 
 
 def error_response(result: ToolResult) -> Response:

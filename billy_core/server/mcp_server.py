@@ -17,7 +17,8 @@ from mcp.shared.exceptions import MCPError
 
 from billy_core import __version__
 from billy_core.auth import AuthRequest
-from billy_core.context import CallContext, Principal
+from billy_core.context import new_correlation_id
+from billy_core.errors import ErrorCode, ToolError
 from billy_core.jsonutil import dumps_compact
 from billy_core.kernel import Kernel
 from billy_core.pipeline import ToolResult
@@ -41,13 +42,7 @@ def mcp_tool(tool: Tool) -> types.Tool:
         description=tool.description,
         input_schema=tool.input_schema,
         output_schema=tool.output_schema,
-        annotations=types.ToolAnnotations(
-            title=tool.title,
-            read_only_hint=tool.read_only,
-            destructive_hint=tool.destructive,
-            idempotent_hint=tool.idempotent,
-            open_world_hint=tool.open_world,
-        ),
+        annotations=types.ToolAnnotations.model_validate(tool.annotations()),
     )
 
 
@@ -74,14 +69,13 @@ class McpBinding:
         self._tools = [mcp_tool(tool) for tool in kernel.tools.visible(read_only_mode=kernel.read_only)]
         self._input_schemas = {tool.name: tool.input_schema for tool in self._tools}
 
-    async def principal(self, ctx: ServerRequestContext[Any, Any]) -> Principal:
+    def auth_request(self, ctx: ServerRequestContext[Any, Any]) -> AuthRequest:
         request = ctx.request
         headers = dict(request.headers) if request is not None and hasattr(request, "headers") else {}
         client = getattr(request, "client", None)
-        auth_request = AuthRequest(
+        return AuthRequest(
             transport=self.transport, headers=headers, client_host=client.host if client else None
         )
-        return (await self.kernel.authenticate(auth_request)).principal
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -109,7 +103,7 @@ class McpBinding:
         result = await self.kernel.call_tool(
             params.name,
             params.arguments,
-            principal=await self.principal(ctx),
+            auth=self.auth_request(ctx),
             transport=self.transport,
             progress=progress,
             send_log=send_log,
@@ -134,11 +128,18 @@ class McpBinding:
     async def read_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
-        resource = self.kernel.registered.resources.get(str(params.uri))
-        if resource is None:
-            raise MCPError(types.INVALID_PARAMS, f"unknown resource {params.uri}")
-        context = self._context(resource.uri, await self.principal(ctx))
-        text = await resource.read(context)
+        correlation_id = new_correlation_id()
+        try:
+            resource, text = await self.kernel.read_resource(
+                str(params.uri), transport=self.transport, auth=self.auth_request(ctx)
+            )
+        except ToolError as exc:
+            code = (
+                types.INVALID_PARAMS
+                if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.INVALID_ARGUMENT)
+                else types.INTERNAL_ERROR
+            )
+            raise MCPError(code, exc.message, data=exc.to_body(correlation_id)) from None
         contents: list[types.TextResourceContents | types.BlobResourceContents] = [
             types.TextResourceContents(uri=resource.uri, mime_type=resource.mime_type, text=text)
         ]
@@ -189,9 +190,6 @@ class McpBinding:
     ) -> types.EmptyResult:
         self._log_levels[ctx.session] = LOG_LEVELS.index(params.level)
         return types.EmptyResult()
-
-    def _context(self, name: str, principal: Principal) -> CallContext:
-        return self.kernel.new_context(name, principal=principal, transport=self.transport)
 
 
 def build_mcp_server(kernel: Kernel, *, transport: str) -> Server[Any]:

@@ -216,3 +216,53 @@ async def test_mcp_resources_and_prompts_are_listed_with_descriptions(make_kerne
 async def test_mcp_logging_set_level_is_accepted(make_kernel, toy):
     async with mcp_client(make_kernel(), mode="legacy") as client:
         await client.set_logging_level("warning")
+
+
+@pytest.mark.anyio
+async def test_authorization_policies_are_asked_and_the_first_denial_wins(make_kernel, billy_plugins, toy):
+    from billy_core.auth import Decision
+
+    asked = []
+
+    class NoAddOnFridays:
+        async def authorize(self, call):
+            asked.append(call.tool.name)
+            return Decision(False, "adding is closed") if call.tool.name == "add" else None
+
+    class Policies:
+        @hookimpl
+        def register_authorization_policies(self, register):
+            register(NoAddOnFridays())
+
+    billy_plugins.append(("policies", Policies()))
+    kernel = make_kernel()
+    denied = (await call(kernel, "add", {"a": 1, "b": 2})).structured
+    allowed = (await call(kernel, "refuse", {})).structured
+    assert denied["code"] == "forbidden" and "adding is closed" in denied["message"]
+    assert allowed["code"] == "conflict"  # the policy abstained; the tool ran
+    assert asked == ["add", "refuse"]
+
+
+@pytest.mark.anyio
+async def test_a_refused_credential_is_a_structured_error_on_every_transport(make_kernel, billy_plugins, toy):
+    from billy_core.auth import AuthRequest
+    from billy_core.errors import Forbidden
+
+    class Strict:
+        name = "strict"
+
+        async def authenticate(self, request):
+            raise Forbidden("that API key was revoked")
+
+    class AuthPlugin:
+        @hookimpl
+        def register_authenticators(self, register):
+            register(Strict())
+
+    billy_plugins.append(("strict", AuthPlugin()))
+    kernel = make_kernel()
+    result = await kernel.call_tool(
+        "add", {"a": 1, "b": 2}, auth=AuthRequest(transport="rest"), transport="rest"
+    )
+    assert result.is_error and result.structured["code"] == "forbidden"
+    assert result.structured["message"] == "that API key was revoked" and result.structured["correlation_id"]
