@@ -74,13 +74,10 @@ class Background:
         self._group: TaskGroup | None = None
         self._running: set[Hashable] = set()
         self._daemons: list[anyio.CancelScope] = []
+        self._idle: anyio.Event | None = None
 
     def __len__(self) -> int:
         return len(self._running)
-
-    @property
-    def started(self) -> bool:
-        return self._group is not None
 
     async def start(self) -> None:
         group = anyio.create_task_group()
@@ -91,12 +88,15 @@ class Background:
         group, self._group = self._group, None
         if group is None:
             return
+        # A cancelled shutdown must still close the group. The group's own scope is shielded:
+        # it was entered at start-up and is this task's innermost scope until it is exited.
+        group.cancel_scope.shield = True
         for scope in self._daemons:
             scope.cancel()
-        for _ in range(int(self.grace / 0.01)):
-            if not self._running:
-                break
-            await anyio.sleep(0.01)
+        if self._running:
+            self._idle = anyio.Event()
+            with anyio.move_on_after(self.grace):
+                await self._idle.wait()
         group.cancel_scope.cancel()
         await group.__aexit__(None, None, None)
 
@@ -125,6 +125,8 @@ class Background:
                 await self._guarded(work, what)
             finally:
                 self._running.discard(key)
+                if not self._running and self._idle is not None:
+                    self._idle.set()
 
         self._group.start_soon(run)
         return True

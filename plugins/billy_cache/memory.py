@@ -12,7 +12,7 @@ import pickle
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,6 @@ class MemoryTier(CacheTier):
     """L1. ``get``/``put`` never await anything: the hot path stays in this process."""
 
     name = "memory"
-    label = "L1"
 
     def __init__(self, *, settings: CacheSettings, kernel: Any = None, **_: Any) -> None:
         self.settings = settings
@@ -58,7 +57,16 @@ class MemoryTier(CacheTier):
     async def get(self, key: CacheKey) -> CacheEntry | None:
         return self.get_now(key.text)
 
-    def get_now(self, text: str) -> CacheEntry | None:
+    async def get_if(
+        self, key: CacheKey, accept: Callable[[float, tuple[str, ...]], bool]
+    ) -> CacheEntry | None:
+        return self.get_now(key.text, accept)
+
+    def get_now(
+        self, text: str, accept: Callable[[float, tuple[str, ...]], bool] | None = None
+    ) -> CacheEntry | None:
+        """The entry under ``text`` (a fresh copy of its body); with ``accept``, ``None``
+        unless ``accept(stored_at, versions)``, decided before the body is unpickled."""
         slot = self._slots.get(text)
         if slot is None:
             return None
@@ -66,6 +74,8 @@ class MemoryTier(CacheTier):
             self._drop(text)
             return None
         self._slots.move_to_end(text)
+        if accept is not None and not accept(slot.stored_at, slot.versions):
+            return None
         return CacheEntry(pickle.loads(slot.body), slot.stored_at, slot.versions, slot.status)
 
     async def put(self, key: CacheKey, entry: CacheEntry, keep_seconds: float) -> None:
@@ -111,8 +121,6 @@ class LocalTagStore:
     never validate against this one's versions. They can still serve stale-if-error, marked
     as not checked against later writes; never as fresh.
     """
-
-    shared = False
 
     def __init__(self) -> None:
         self.epoch = secrets.token_hex(4)

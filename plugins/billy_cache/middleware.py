@@ -9,8 +9,9 @@ Reads (GET):
    window it answers *marked stale* while one background refresh runs.
 3. Otherwise fetch: concurrent identical misses share one request (in process), and a
    short Redis lease lets one instance fetch while the others wait for its entry.
-4. Store a 2xx answer only if the versions did not change while it was being fetched;
-   errors are never stored.
+4. Store a 2xx answer under the versions read *before* the fetch (a write meanwhile makes
+   them old, so the entry never validates), unless an invalidation of this instance has not
+   reached the tag store yet; errors are never stored.
 5. If Billy fails (no answer, 5xx, 429, an open breaker, a spent deadline), answer from
    the newest entry any tier still holds, marked ``stale`` with the age and the reason;
    with none, the error goes on unchanged. 4xx answers are Billy's real answer: never
@@ -24,6 +25,7 @@ have committed).
 from __future__ import annotations
 
 import functools
+import itertools
 import pickle
 import time
 from collections.abc import Sequence
@@ -110,7 +112,10 @@ class ReadThroughCache:
         self.keys = KeyMaker(settings.key_prefix)
         self.rules = TagRules(settings.related)
         self.flights: SingleFlight[Answer] = SingleFlight()
-        self._pending: dict[str, set[str]] = {}
+        # Invalidations not yet in the tag store: organization -> tag -> the number of the
+        # latest invalidation asking for it. A tag stays until a bump that included it succeeds.
+        self._pending: dict[str, dict[str, int]] = {}
+        self._invalidations = itertools.count(1)
         self._logged: dict[tuple[str, str], float] = {}
         self._lock_name = lock_tier.name if lock_tier is not None else "lock"
 
@@ -176,10 +181,19 @@ class ReadThroughCache:
         now = time.time()
         window = read.ttl + self.settings.stale_while_revalidate_seconds
         revalidatable: CacheEntry | None = None
+
+        def fresh(stored_at: float, versions: tuple[str, ...]) -> bool:
+            current = read.versions
+            return (
+                current is not None
+                and bool(self.tags.verdict(versions, current))
+                and max(0.0, now - stored_at) < read.ttl
+            )
+
         for index, tier in enumerate(tiers):
             started = time.perf_counter()
             try:
-                entry = await tier.get(read.key)
+                entry = await (tier.get_if(read.key, fresh) if quiet else tier.get(read.key))
             except Exception as exc:
                 self._tier_failed(tier.name, "get", exc)
                 continue
@@ -234,20 +248,19 @@ class ReadThroughCache:
         instance fetches by itself, and a wrongly held lease costs one extra request.
         """
         handle: Any = None
-        if self.lock is not None and read.versions is not None:
-            try:
-                handle = await self.lock.acquire(read.key, self.settings.lock_seconds)
-            except Exception as exc:
-                self._tier_failed(self._lock_name, "lock", exc)
-            else:
-                if not read.refresh:
-                    # Held elsewhere: a peer is fetching it. Ours: a peer may have just stored it.
-                    entry = await (self._await_peer(read) if handle is None else self._peer_entry(read))
-                    if entry is not None:
-                        await self._release(handle)
-                        self.metrics.save("peer")
-                        return Answer(cached_response(entry))
         try:
+            if self.lock is not None and read.versions is not None:
+                try:
+                    handle = await self.lock.acquire(read.key, self.settings.lock_seconds)
+                except Exception as exc:
+                    self._tier_failed(self._lock_name, "lock", exc)
+                else:
+                    if not read.refresh:
+                        # Held elsewhere: a peer is fetching it. Ours: a peer may have just stored it.
+                        entry = await (self._await_peer(read) if handle is None else self._peer_entry(read))
+                        if entry is not None:
+                            self.metrics.save("peer")
+                            return Answer(cached_response(entry))
             return await self._fetch(read)
         finally:
             await self._release(handle)
@@ -328,11 +341,10 @@ class ReadThroughCache:
         return Answer(response)
 
     async def _store(self, read: Read, response: UpstreamResponse, started: float) -> None:
-        if read.versions is None:
-            self.metrics.fetched("not_stored")
-            return
-        if await self._versions(read.key.organization_id, read.tags) != read.versions:
-            # A write invalidated these types while the answer was on its way: it may predate it.
+        if read.versions is None or self._pending.get(read.key.organization_id):
+            # No versions, or a write of ours is not in the tag store yet: other instances
+            # would still take read.versions as current, and the answer may predate that write.
+            # (A write that did reach it made read.versions old: such an entry never validates.)
             self.metrics.fetched("not_stored")
             return
         entry = CacheEntry(response.body, started, read.versions, response.status)
@@ -393,25 +405,40 @@ class ReadThroughCache:
                 await self.invalidate(request.organization_id, tags, resource=request.resource)
 
     async def invalidate(self, organization_id: str, tags: Sequence[str], *, resource: str = "") -> None:
-        """Make every instance's cached reads of ``tags`` stale. A failure is remembered and
-        retried before this instance trusts any cached answer of that organization again."""
-        pending = self._pending.pop(organization_id, set())
-        pending.update(tags)
+        """Make every instance's cached reads of ``tags`` stale. The tags stay pending until a
+        bump including them succeeds: it is retried (with anything pending since) by the
+        maintenance loop and before this instance trusts any cached answer of that organization."""
+        pending = self._pending.setdefault(organization_id, {})
+        pending.update(dict.fromkeys(tags, next(self._invalidations)))
+        sent = dict(pending)
         try:
             with anyio.fail_after(self.settings.redis_timeout_seconds * 2):
-                await self.tags.bump(organization_id, sorted(pending))
+                await self.tags.bump(organization_id, sorted(sent))
         except Exception as exc:
-            self._pending[organization_id] = pending
+            sent = {}
             self.metrics.invalidated(resource or "-", "failed")
             self._tier_failed("tags", "bump", exc)
-            return
-        self.metrics.invalidated(resource or "-", "ok")
+        else:
+            self.metrics.invalidated(resource or "-", "ok")
+        # Forget only what this bump sent: a tag asked for again meanwhile has a newer number.
+        pending = self._pending.get(organization_id, {})
+        for tag, number in sent.items():
+            if pending.get(tag) == number:
+                del pending[tag]
+        if not pending:
+            self._pending.pop(organization_id, None)
+
+    async def retry_pending(self) -> None:
+        """Send the invalidations that failed, so other instances stop trusting what those
+        writes changed without waiting for this one to read that organization again."""
+        for organization_id in list(self._pending):
+            await self.invalidate(organization_id, ())
 
     async def _versions(self, organization_id: str, tags: tuple[str, ...]) -> tuple[str, ...] | None:
         """Current versions, or None when they cannot be known (nothing cached is trusted)."""
-        if organization_id in self._pending:
+        if self._pending.get(organization_id):
             await self.invalidate(organization_id, ())
-            if organization_id in self._pending:
+            if self._pending.get(organization_id):
                 return None
         try:
             return await self.tags.versions(organization_id, tags)

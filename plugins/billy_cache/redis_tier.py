@@ -42,7 +42,6 @@ def _text(value: Any) -> str | None:
 
 class RedisTier(CacheTier):
     name = "redis"
-    label = "L2"
     shared = True
 
     def __init__(self, *, kernel: Any, settings: CacheSettings, **_: Any) -> None:
@@ -112,8 +111,6 @@ class RedisTagStore:
     tokens match no stored entry, so nothing cached before the flush is trusted again.
     """
 
-    shared = True
-
     def __init__(self, tier: RedisTier) -> None:
         self.tier = tier
         self.keep_ms = int((tier.settings.sql_keep_seconds + 86400) * 1000)
@@ -162,11 +159,11 @@ class RedisFetchLock:
         return lock if acquired else None
 
     async def release(self, handle: Any) -> None:
-        try:
-            with self.tier.io():
+        with self.tier.io():
+            try:
                 await handle.release()
-        except LockError:
-            pass  # the lease ran out first; another instance may hold it now
+            except LockError:
+                pass  # the lease ran out first (another instance may hold it now): no outage
 
     async def held(self, key: CacheKey) -> bool:
         with self.tier.io():

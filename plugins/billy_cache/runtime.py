@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +20,8 @@ from billy_core.backends import CACHE_BACKENDS, load_backend
 from billy_core.health import HealthState, HealthStatus
 
 PLUGIN = "cache"
+# How often invalidations that did not reach the tag store are sent again.
+RETRY_INVALIDATIONS_SECONDS = 1.0
 
 
 class CacheRuntime:
@@ -76,7 +79,11 @@ class CacheRuntime:
             except Exception as exc:
                 logger.warning("cache: tier {} did not start ({}); it will retry on use", tier.name, exc)
         await self.background.start()
-        self.background.spawn("maintenance", self._maintain, what="warming and sweeping", daemon=True)
+        settings = self.settings
+        if settings.warm_tools or settings.warm_paths:
+            self._daemon("warming", self.warm, settings.warm_interval_seconds, at_start=True)
+        self._daemon("sweeping", self.sweep, settings.sweep_interval_seconds)
+        self._daemon("retrying invalidations", self.cache.retry_pending, RETRY_INVALIDATIONS_SECONDS)
 
     async def stop(self) -> None:
         await self.background.stop()
@@ -107,24 +114,26 @@ class CacheRuntime:
 
     # ------------------------------------------------------------------ warming and sweeping
 
-    async def _maintain(self) -> None:
-        warm_every = self.settings.warm_interval_seconds
-        sweep_every = self.settings.sweep_interval_seconds
-        warming = bool(self.settings.warm_tools or self.settings.warm_paths)
-        if warming:
-            await self.warm()
-        since_warm = since_sweep = 0.0
-        step = min(value for value in (warm_every if warming else 0, sweep_every) if value > 0)
-        while True:
-            await anyio.sleep(step)
-            since_warm += step
-            since_sweep += step
-            if warming and warm_every > 0 and since_warm >= warm_every:
-                since_warm = 0.0
-                await self.warm()
-            if since_sweep >= sweep_every:
-                since_sweep = 0.0
-                await self.sweep()
+    def _daemon(
+        self, what: str, work: Callable[[], Awaitable[Any]], every: float, *, at_start: bool = False
+    ) -> None:
+        """Run ``work`` every ``every`` seconds (``0``: only at start) until shutdown, in a loop
+        of its own; a failure is logged and the loop goes on."""
+
+        async def loop() -> None:
+            if at_start:
+                await once()
+            while every > 0:
+                await anyio.sleep(every)
+                await once()
+
+        async def once() -> None:
+            try:
+                await work()
+            except Exception:
+                logger.opt(exception=True).warning("cache: {} failed", what)
+
+        self.background.spawn(what, loop, what=what, daemon=True)
 
     async def warm(self) -> int:
         """Fetch the configured tools' and paths' answers afresh; return how many succeeded."""

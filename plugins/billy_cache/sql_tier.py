@@ -32,7 +32,6 @@ entries = Table(
 
 class SqlTier(CacheTier):
     name = "sql"
-    label = "L3"
     shared = True
     background_writes = True
 

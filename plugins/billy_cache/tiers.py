@@ -9,7 +9,7 @@ tag versions and the cross-instance fetch lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from billy_cache.entry import CacheEntry, CacheKey
@@ -18,8 +18,6 @@ from billy_core.health import HealthState, HealthStatus
 
 class TagStore(Protocol):
     """Tag versions per organization: opaque tokens that change on every invalidation."""
-
-    shared: bool
 
     async def versions(self, organization_id: str, tags: tuple[str, ...]) -> tuple[str, ...]: ...
 
@@ -44,7 +42,6 @@ class CacheTier:
     """Base class of a tier. ``configured`` False means "not set up here": the tier is skipped."""
 
     name = "tier"
-    label = "tier"
     shared = False
     configured = True
     background_writes = False
@@ -55,6 +52,14 @@ class CacheTier:
 
     async def get(self, key: CacheKey) -> CacheEntry | None:
         raise NotImplementedError
+
+    async def get_if(
+        self, key: CacheKey, accept: Callable[[float, tuple[str, ...]], bool]
+    ) -> CacheEntry | None:
+        """``get``, but ``None`` unless ``accept(stored_at, versions)``. A tier that can look at
+        an entry's metadata first overrides it, to decode only an entry the caller takes."""
+        entry = await self.get(key)
+        return entry if entry is not None and accept(entry.stored_at, entry.versions) else None
 
     async def put(self, key: CacheKey, entry: CacheEntry, keep_seconds: float) -> None:
         raise NotImplementedError

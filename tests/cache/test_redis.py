@@ -177,3 +177,62 @@ async def test_after_a_redis_failure_the_cache_does_not_wait_on_redis_again_at_o
         await tier.tag_store().versions("org", ("invoices",))
     with pytest.raises(redis.RedisError):
         await tier.check()  # readiness always asks Redis itself
+
+
+async def test_a_lease_that_ran_out_is_not_a_redis_outage(make_kernel, shared_redis, cache_prefix):
+    from billy_cache.entry import KeyMaker
+    from billy_cache.plugin import runtime
+    from billy_cache.redis_tier import RedisTier
+
+    from tests.cache.test_units import request
+
+    kernel = make_kernel(redis_url=shared_redis)
+    async with kernel:
+        tier = next(tier for tier in runtime(kernel).tiers if isinstance(tier, RedisTier))
+        key = KeyMaker(cache_prefix).for_request(request())
+        lock = tier.fetch_lock()
+        handle = await lock.acquire(key, 5)
+        assert handle is not None
+        plain = redis.Redis.from_url(shared_redis)
+        plain.delete(key.lock_name)  # the lease ran out (another instance may hold it now)
+        plain.close()
+        await lock.release(handle)
+        assert await tier.get(key) is None  # Redis is still asked, not skipped as down
+
+
+async def test_a_read_cancelled_while_it_holds_the_fetch_lease_releases_it(
+    make_kernel, shared_redis, cache_prefix, monkeypatch
+):
+    from billy_cache.plugin import runtime
+    from billy_cache.redis_tier import RedisTier
+
+    from billy_core.upstream import UpstreamRequest, UpstreamResponse
+    from tests.cache.test_units import request
+
+    kernel = make_kernel(redis_url=shared_redis)
+    async with kernel:
+        cache = runtime(kernel).cache
+        tier = next(tier for tier in cache.tiers if isinstance(tier, RedisTier))
+        asked = 0
+        peer_check = anyio.Event()
+        real_get = tier.get
+
+        async def get(key: Any) -> Any:
+            nonlocal asked
+            asked += 1
+            if asked == 1:  # the lookup
+                return await real_get(key)
+            peer_check.set()  # with the lease held: did a peer store it meanwhile?
+            await anyio.sleep_forever()
+
+        monkeypatch.setattr(tier, "get", get)
+
+        async def billy(upstream: UpstreamRequest) -> UpstreamResponse:
+            raise AssertionError("never asked")
+
+        read = request()
+        async with anyio.create_task_group() as group:
+            group.start_soon(cache, read, billy)
+            await peer_check.wait()
+            group.cancel_scope.cancel()
+        assert not await tier.fetch_lock().held(cache.keys.for_request(read))

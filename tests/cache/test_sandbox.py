@@ -247,7 +247,7 @@ class InvalidateDuringFetch:
         register(self, order=ORDER_RETRY, name="test_invalidator")
 
 
-async def test_an_answer_fetched_during_an_invalidation_is_not_stored(
+async def test_an_answer_fetched_during_an_invalidation_is_never_served_as_fresh(
     kernel_on, fresh_sandbox, billy_plugins
 ):
     invalidator = InvalidateDuringFetch()
@@ -258,7 +258,8 @@ async def test_an_answer_fetched_during_an_invalidation_is_not_stored(
         await call(client, "list_customers", {"limit": 3})
         await call(client, "list_customers", {"limit": 3})
         await call(client, "list_customers", {"limit": 3})
-    # The first contacts answer was not stored; the second was, and answered the third call.
+    # The first contacts answer carries the versions from before the invalidation, so it never
+    # validates; the second was fetched afresh and answered the third call.
     assert fresh_sandbox.stats()["GET /v2/contacts"] == 2
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from billy_cache.background import Background, SingleFlight
 from billy_cache.entry import CacheEntry, CacheKey, KeyMaker, TagRules, include_tags
@@ -21,6 +22,7 @@ from billy_core.errors import StartupError
 from billy_core.metrics import Metrics
 from billy_core.settings import load_plugin_settings
 from billy_core.upstream import UpstreamRequest, UpstreamResponse
+from tests.cache.conftest import eventually
 
 
 def request(
@@ -276,37 +278,60 @@ def test_settings_merge_over_the_defaults_and_name_bad_values():
 
 
 class FlakyTags(LocalTagStore):
-    shared = True
+    """Tag versions that fail while ``down``; when ``hold`` is set, the next bump waits for it
+    (and fails if the store is down by then). ``reads`` counts version look-ups."""
 
     def __init__(self) -> None:
         super().__init__()
         self.down = False
+        self.hold: anyio.Event | None = None
+        self.holding = anyio.Event()
+        self.reads = 0
+        self.bumped: list[tuple[str, list[str]]] = []
 
     async def versions(self, organization_id: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+        self.reads += 1
         if self.down:
             raise ConnectionError("redis is down")
         return await super().versions(organization_id, tags)
 
     async def bump(self, organization_id: str, tags: Any) -> None:
+        tags = list(tags)
+        hold, self.hold = self.hold, None
+        if hold is not None:
+            self.holding.set()
+            await hold.wait()
         if self.down:
             raise ConnectionError("redis is down")
         await super().bump(organization_id, tags)
+        self.bumped.append((organization_id, tags))
 
 
-@pytest.mark.anyio
-async def test_a_failed_invalidation_is_retried_before_anything_cached_is_trusted():
-    settings = CacheSettings()
-    tags = FlakyTags()
+class Billy:
+    """The upstream: answers every request with how many it has had."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def __call__(self, upstream: UpstreamRequest) -> UpstreamResponse:
+        self.calls.append(upstream.method)
+        return UpstreamResponse(200, {"n": len(self.calls)})
+
+
+def l1_cache(tags: Any, settings: CacheSettings | None = None) -> tuple[ReadThroughCache, MemoryTier]:
+    settings = settings or CacheSettings()
     tier = MemoryTier(settings=settings)
     cache = ReadThroughCache(
         settings, [tier], tags, metrics=CacheMetrics(Metrics().registry), background=Background()
     )
-    calls: list[str] = []
+    return cache, tier
 
-    async def billy(upstream: UpstreamRequest) -> UpstreamResponse:
-        calls.append(upstream.method)
-        return UpstreamResponse(200, {"n": len(calls)})
 
+@pytest.mark.anyio
+async def test_a_failed_invalidation_is_retried_before_anything_cached_is_trusted():
+    tags = FlakyTags()
+    cache, _ = l1_cache(tags)
+    billy = Billy()
     assert (await cache(request(), billy)).body == {"n": 1}
     assert (await cache(request(), billy)).from_cache
     tags.down = True
@@ -314,4 +339,152 @@ async def test_a_failed_invalidation_is_retried_before_anything_cached_is_truste
     tags.down = False
     fresh = await cache(request(), billy)  # pending invalidation first, then a miss
     assert not fresh.from_cache and fresh.body == {"n": 3}
-    assert calls == ["GET", "PUT", "GET"]
+    assert billy.calls == ["GET", "PUT", "GET"]
+
+
+@pytest.mark.anyio
+async def test_an_invalidation_that_fails_while_another_is_failing_is_not_lost():
+    tags = FlakyTags()
+    cache, _ = l1_cache(tags)
+    billy = Billy()
+    await cache(request(path="/contacts"), billy)
+    assert (await cache(request(path="/contacts"), billy)).from_cache
+    tags.down, tags.hold = True, anyio.Event()
+    release = tags.hold
+    async with anyio.create_task_group() as group:
+        group.start_soon(cache.invalidate, "org1", ["invoices"])
+        await tags.holding.wait()  # the first invalidation is on its way (and will fail)
+        await cache.invalidate("org1", ["contacts"])  # fails at once
+        release.set()
+    tags.down = False
+    assert not (await cache(request(path="/contacts"), billy)).from_cache
+
+
+@pytest.mark.anyio
+async def test_a_read_while_a_failed_invalidation_is_being_retried_trusts_nothing_cached():
+    tags = FlakyTags()
+    cache, _ = l1_cache(tags)
+    billy = Billy()
+    await cache(request(), billy)
+    tags.down = True
+    await cache(request("PUT", "/invoices/x"), billy)  # its invalidation failed
+    tags.down, tags.hold = False, anyio.Event()
+    release = tags.hold
+    async with anyio.create_task_group() as group:
+        group.start_soon(cache, request(), billy)  # retries the invalidation first, which waits
+        await tags.holding.wait()
+        second = await cache(request(), billy)
+        release.set()
+    assert not second.from_cache and second.body == {"n": 3}
+
+
+@pytest.mark.anyio
+async def test_the_maintenance_loop_sends_a_failed_invalidation_without_waiting_for_a_read(
+    make_kernel, monkeypatch
+):
+    from billy_cache import runtime as runtime_module
+    from billy_cache.plugin import runtime
+
+    monkeypatch.setattr(runtime_module, "RETRY_INVALIDATIONS_SECONDS", 0.01)
+    kernel = make_kernel()
+    cache = runtime(kernel).cache
+    tags = cache.tags = FlakyTags()
+    async with kernel:
+        tags.down = True
+        await cache.invalidate("org1", ["invoices"])
+        assert tags.bumped == []
+        tags.down = False
+        await eventually(lambda: tags.bumped == [("org1", ["invoices"])], "the invalidation retried")
+
+
+@pytest.mark.anyio
+async def test_an_answer_fetched_while_an_invalidation_is_unsent_is_not_stored():
+    tags = FlakyTags()
+    cache, tier = l1_cache(tags)
+
+    async def billy(upstream: UpstreamRequest) -> UpstreamResponse:
+        tags.down = True
+        await cache.invalidate("org1", ["invoices"])  # a write while this GET is on its way
+        tags.down = False
+        return UpstreamResponse(200, {"n": 1})
+
+    await cache(request(), billy)
+    assert len(tier) == 0
+
+
+# ---------------------------------------------------------------------- the hot path
+
+
+@pytest.mark.anyio
+async def test_l1_unpickles_only_what_it_answers_and_a_miss_reads_versions_once(monkeypatch):
+    import pickle
+
+    tags = FlakyTags()
+    cache, _ = l1_cache(tags)
+    billy = Billy()
+    await cache(request(), billy)
+    loads = 0
+    real = pickle.loads
+
+    def counting(data: bytes) -> Any:
+        nonlocal loads
+        loads += 1
+        return real(data)
+
+    monkeypatch.setattr(pickle, "loads", counting)
+    assert (await cache(request(), billy)).from_cache
+    assert loads == 1
+    await tags.bump("org1", ["invoices"])
+    loads, tags.reads = 0, 0
+    miss = await cache(request(), billy)
+    assert not miss.from_cache
+    assert loads == 1  # only the lookup that may answer from it (stale-if-error) decodes it
+    assert tags.reads == 1  # storing the answer does not ask for the versions again
+
+
+# ---------------------------------------------------------------------- background work
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_shutdown_still_closes_the_background_work():
+    background = Background(grace=0.01)
+    ended = anyio.Event()
+
+    async def work() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            ended.set()
+
+    with anyio.CancelScope() as scope:  # around the whole life, as around a kernel's
+        await background.start()
+        assert background.spawn("k", work, what="x")
+        await anyio.lowlevel.checkpoint()  # the work has started
+        scope.cancel()  # shutdown is cancelled while it waits for the work
+        await background.stop()
+    assert ended.is_set() and len(background) == 0
+
+
+@pytest.mark.anyio
+async def test_a_failing_warm_stops_neither_warming_nor_sweeping(make_kernel, monkeypatch):
+    from billy_cache.plugin import runtime
+    from billy_cache.runtime import CacheRuntime
+
+    monkeypatch.setenv("BILLY_CACHE__WARM_PATHS", "/taxRates")
+    monkeypatch.setenv("BILLY_CACHE__WARM_INTERVAL_SECONDS", "0.01")
+    monkeypatch.setenv("BILLY_CACHE__SWEEP_INTERVAL_SECONDS", "0.01")
+    done = {"warm": 0, "sweep": 0}
+
+    async def warm(self: Any) -> int:
+        done["warm"] += 1
+        raise RuntimeError("warming failed")
+
+    async def sweep(self: Any) -> None:
+        done["sweep"] += 1
+
+    monkeypatch.setattr(CacheRuntime, "warm", warm)
+    monkeypatch.setattr(CacheRuntime, "sweep", sweep)
+    kernel = make_kernel()
+    runtime(kernel)
+    async with kernel:
+        await eventually(lambda: done["warm"] >= 3 and done["sweep"] >= 3, "warming and sweeping go on")
