@@ -78,9 +78,6 @@ class HmacKeyring:
         except ValueError as exc:
             raise StartupError(f"{setting}: {exc}") from None
 
-    def render(self) -> str:
-        return ",".join(f"{key.version}:{base64.b64encode(key.secret).decode()}" for key in self.keys)
-
 
 def key_id(public: Ed25519PublicKey) -> str:
     """A short, stable name for a public key: 16 hex of SHA-256 of its raw bytes."""

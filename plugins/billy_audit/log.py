@@ -4,6 +4,10 @@ Concurrent calls in one process queue their drafts; whoever holds the in-process
 every queued draft in one serialized store transaction (one commit for many entries), and
 the store's own lock (``BEGIN IMMEDIATE``, an advisory lock) orders the writers of all
 processes. A draft's entry is committed when :meth:`AuditLog.append` returns.
+
+A batch whose transaction fails after its entries went out (a timeout or a broken connection
+while the COMMIT may be on its way) is not called failed until the store has been asked whether
+its first entry is there: a committed batch is never written a second time.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
@@ -29,9 +33,15 @@ from billy_audit.store import SignedRow, SqlAuditStore
 from billy_core.backends import AUDIT_STORES, load_backend
 from billy_core.errors import StartupError
 
+T = TypeVar("T")
+
 
 class StoreUnavailable(Exception):
     """The audit store could not take or give entries (down, read-only, too slow)."""
+
+
+class CommitUnknown(StoreUnavailable):
+    """A batch's COMMIT may have taken effect, and the store could not say whether it did."""
 
 
 class StaleHead(Exception):
@@ -42,6 +52,15 @@ class StaleHead(Exception):
 class _Pending:
     draft: dict[str, Any]
     seq: int | None = None
+    failure: str | None = None  # why the batch it was in failed (every entry of that batch fails)
+
+
+@dataclass(slots=True)
+class _Sent:
+    """What a batch's transaction sent: set in the transaction, once its entries are sealed."""
+
+    entries: list[StoredEntry] = field(default_factory=list)
+    checkpoint: SignedRow | None = None
 
 
 def store_name(settings: AuditSettings, url: str) -> str:
@@ -122,12 +141,14 @@ class AuditLog:
         self._queue.append(pending)
         try:
             async with self._lock:
-                if pending.seq is None:
+                if pending.seq is None and pending.failure is None:
                     await self._flush(pending)
         except BaseException:
             if pending in self._queue:
                 self._queue.remove(pending)
             raise
+        if pending.failure is not None:
+            raise StoreUnavailable(pending.failure)  # another caller's flush carried it, and failed
         assert pending.seq is not None
         return pending.seq
 
@@ -135,42 +156,82 @@ class AuditLog:
         """Commit many entries in one transaction (queued reads, imports, benchmarks); their seqs."""
         items = [_Pending(draft) for draft in drafts]
         async with self._lock:
-            try:
-                with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
-                    await self._write(items)
-            except StartupError:
-                raise
-            except Exception as exc:
-                self.last_failure = describe(exc)
-                raise StoreUnavailable(self.last_failure) from exc
+            await self._commit(items)
         return [item.seq for item in items if item.seq is not None]
 
     async def _flush(self, leader: _Pending) -> None:
         batch, self._queue = self._queue, []
         try:
-            with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
-                await self._write(batch)
-        except StartupError:
+            await self._commit(batch)
+        except StoreUnavailable as exc:
+            # Every caller of the batch learns now: none of them retries alone behind a new leader.
+            for item in batch:
+                item.failure = str(exc)
+            raise
+        except BaseException:
             self._queue[:0] = [item for item in batch if item is not leader]
             raise
+
+    async def _store_call(self, step: Callable[[], Awaitable[T]]) -> T:
+        """Run ``step`` to its end even if the caller is cancelled (a store call may be running in
+        a worker thread), bounded by ``store_timeout_seconds``. A failure becomes
+        :class:`StoreUnavailable`; a :class:`StartupError` (a bad key) stays what it is."""
+        try:
+            with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
+                result = await step()
+        except StartupError:
+            raise
         except Exception as exc:
-            # Nothing of the batch was committed: the others go back to the queue and try again.
-            self._queue[:0] = [item for item in batch if item is not leader]
             self.last_failure = describe(exc)
             raise StoreUnavailable(self.last_failure) from exc
+        return result
 
-    async def _write(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> None:
+        """Write ``batch`` in one transaction, or raise :class:`StoreUnavailable` if it was not
+        committed (:class:`CommitUnknown` if the store cannot say; never re-send such a batch)."""
+        sent = _Sent()
+        try:
+            await self._store_call(lambda: self._write(batch, sent))
+        except StoreUnavailable as exc:
+            if not sent.entries:
+                raise  # it failed before the COMMIT: nothing was committed
+            # The COMMIT may have reached the store before the timeout or the broken connection.
+            first = sent.entries[0]
+            try:
+                stored = await self._store_call(lambda: self._holds(first.seq, first.hash))
+            except StoreUnavailable:
+                raise CommitUnknown(
+                    f"{exc}; whether entries {first.seq}..{sent.entries[-1].seq} were committed is unknown"
+                ) from exc
+            if not stored:
+                raise
+            logger.warning("audit: a batch reported as failed ({}) was committed after all", exc)
+            self._committed(batch, sent.entries, sent.checkpoint)
+
+    async def _holds(self, seq: int, entry_hash: str) -> bool:
+        """Under the write lock (so after any transaction still ending): is this entry stored?"""
+        store = await self.ready()
+        return await store.transact(
+            lambda connection: store.holds(connection, seq, entry_hash), durable=False
+        )
+
+    async def _write(self, batch: list[_Pending], sent: _Sent) -> None:
         store = await self.ready()
         # A write's intent is on disk before the write goes out; other entries ride on the next flush.
         durable = self.settings.flush_every_entry or any(item.draft.get("kind") == "intent" for item in batch)
         try:
-            entries, written = await self._write_once(store, batch, durable, self._head)
+            entries, written = await self._write_once(store, batch, durable, self._head, sent)
         except StaleHead:
             # Another process appended since our last entry: read the head under the lock.
-            entries, written = await self._write_once(store, batch, durable, None)
+            entries, written = await self._write_once(store, batch, durable, None, sent)
         except BaseException:
             self._head = None
             raise
+        self._committed(batch, entries, written)
+
+    def _committed(
+        self, batch: list[_Pending], entries: list[StoredEntry], written: SignedRow | None
+    ) -> None:
         for item, entry in zip(batch, entries, strict=True):
             item.seq = entry.seq
         self.appended += len(entries)
@@ -179,7 +240,12 @@ class AuditLog:
             self._mirror(written)
 
     async def _write_once(
-        self, store: SqlAuditStore, batch: list[_Pending], durable: bool, head: tuple[int, str] | None
+        self,
+        store: SqlAuditStore,
+        batch: list[_Pending],
+        durable: bool,
+        head: tuple[int, str] | None,
+        sent: _Sent,
     ) -> tuple[list[StoredEntry], SignedRow | None]:
         """One serialized transaction. With a remembered ``head`` it skips reading the head: if
         another process appended meanwhile, ``seq`` (the primary key) is taken and the insert fails
@@ -203,7 +269,9 @@ class AuditLog:
                 entries.append(entry)
                 prev = entry.hash
             store.insert_entries(connection, entries)
-            return entries, self._checkpoint_if_due(connection, seq, prev)
+            written = self._checkpoint_if_due(connection, seq, prev)
+            sent.entries, sent.checkpoint = entries, written  # from here on the COMMIT may go out
+            return entries, written
 
         try:
             entries, written = await store.transact(work, durable=durable)
@@ -234,7 +302,11 @@ class AuditLog:
             return None
         store = self.store
         last = store.last_signed(connection, store.checkpoints)
-        last_seq, last_at = (last.seq, parse_timestamp(last.ts).timestamp()) if last else (0, now)
+        if last is not None:
+            last_seq, last_at = last.seq, parse_timestamp(last.ts).timestamp()
+        else:  # no checkpoint yet: the clock runs from the first look, not from each look
+            cache = self._checkpoint_cache
+            last_seq, last_at = 0, cache[1] if cache is not None else now
         self._checkpoint_cache = (last_seq, last_at)
         if head_seq <= last_seq:
             return None
@@ -258,20 +330,22 @@ class AuditLog:
 
     async def checkpoint(self, *, force: bool = True) -> SignedRow | None:
         """Sign the current head now (if it is not signed yet)."""
+
+        async def sign() -> SignedRow | None:
+            store = await self.ready()
+
+            def work(connection: sa.Connection) -> SignedRow | None:
+                seq, head = store.head(connection)
+                return self._checkpoint_if_due(connection, seq, head, force=force)
+
+            return await store.transact(work)
+
         async with self._lock:
             try:
-                with anyio.CancelScope(shield=True), anyio.fail_after(self.settings.store_timeout_seconds):
-                    store = await self.ready()
-
-                    def work(connection: sa.Connection) -> SignedRow | None:
-                        seq, head = store.head(connection)
-                        return self._checkpoint_if_due(connection, seq, head, force=force)
-
-                    written = await store.transact(work)
-            except StartupError:
+                written = await self._store_call(sign)
+            except StoreUnavailable:
+                self._checkpoint_cache = None  # it may name a checkpoint that was not committed
                 raise
-            except Exception as exc:
-                raise StoreUnavailable(describe(exc)) from exc
         if written is not None:
             self._mirror(written)
         return written
@@ -315,10 +389,17 @@ class AuditLog:
     async def _tick(self) -> None:
         while True:
             await anyio.sleep(self.settings.checkpoint_seconds)
+            if self._head_signed():
+                continue  # nothing appended since the last checkpoint: no write transaction
             try:
                 await self.checkpoint(force=False)
             except StoreUnavailable as exc:
                 logger.warning("audit: periodic checkpoint failed: {}", exc)
+
+    def _head_signed(self) -> bool:
+        """Whether a checkpoint covers the last entry this process appended (unknown: False)."""
+        head, cache = self._head, self._checkpoint_cache
+        return head is not None and cache is not None and head[0] <= cache[0]
 
     async def stop(self) -> None:
         """At shutdown (after in-flight calls drained): stop the timer, sign the head."""
@@ -333,6 +414,8 @@ class AuditLog:
             logger.error("audit: no checkpoint at shutdown: {}", exc)
 
     async def aclose(self) -> None:
+        """Give back the store's connections (again is harmless: the plugin's shutdown and the
+        kernel's clean-up of its services both call this)."""
         if self._store is not None:
             await self._store.dispose()
             if self._owns_engine:

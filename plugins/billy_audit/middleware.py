@@ -81,7 +81,7 @@ class AuditMiddleware:
     async def _write(self, call: ToolCall, call_next: CallNext) -> ToolResult:
         started = time.monotonic()
         try:
-            intent_seq = await self.log.append(self.draft(call, "intent", "pending"))
+            intent_seq = await self.log.append(self.draft(call, "intent"))
             self.metrics.entries["intent"].inc()
         except StoreUnavailable as exc:
             self.metrics.unrecorded["intent"].inc()
@@ -123,7 +123,7 @@ class AuditMiddleware:
         recorded = await self._record(
             call, self.draft(call, "read", started=started, result=result), what="read"
         )
-        if not recorded and self.refuse_unrecorded_reads:
+        if not recorded:
             raise AuditUnavailable(
                 "the audit trail cannot record this read, and this server refuses unrecorded reads",
                 hint="Retry later or ask the operator to check the audit store.",
@@ -145,7 +145,9 @@ class AuditMiddleware:
             self.reads.submit(
                 lambda: self.draft(
                     call, "read", started=started, finished=finished, result=result, failure=failure
-                )
+                ),
+                tool=call.tool.name,
+                correlation_id=call.correlation_id,
             )
             if self.log.last_failure is not None:
                 with anyio.CancelScope(shield=True):
@@ -183,7 +185,6 @@ class AuditMiddleware:
         self,
         call: ToolCall,
         kind: str,
-        outcome: str | None = None,
         *,
         started: float | None = None,
         finished: float | None = None,
@@ -206,7 +207,7 @@ class AuditMiddleware:
             "arguments": plain(redactor.redact_value(call.arguments)),
         }
         if kind == "intent":
-            draft["outcome"] = outcome or "pending"
+            draft["outcome"] = "pending"
             return draft
         draft["outcome"] = outcome_of(result, failure)
         elapsed = (finished or time.monotonic()) - (started or 0.0)

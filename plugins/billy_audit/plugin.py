@@ -99,6 +99,9 @@ def register_shutdown(register: Any, kernel: Kernel) -> None:
     async def stop() -> None:
         await reads.drain(log.settings.store_timeout_seconds)
         await log.stop()
+        # Now, not with the kernel's services: those close last-made first, so the kernel's SQL
+        # engine (made before the log's store) would go before the log's writer connection.
+        await log.aclose()
 
     register(stop)
 

@@ -130,17 +130,26 @@ class SqlAuditStore:
                 raise  # rolled back cleanly: the connection is fine
             except BaseException:
                 with anyio.CancelScope(shield=True):
-                    await self.close_writer()  # it may be broken; the next write opens a fresh one
+                    await self._close_writer()  # it may be broken; the next write opens a fresh one
                 raise
 
     async def _transact(self, work: Callable[[sa.Connection], T], durable: bool) -> T:
         raise NotImplementedError
 
     async def close_writer(self) -> None:
+        """Close the writer connection once no transaction uses it (one may run in a worker thread)."""
+        with anyio.CancelScope(shield=True):
+            async with self._writer_lock:
+                await self._close_writer()
+
+    async def _close_writer(self) -> None:
+        """Close the writer connection; the caller holds ``_writer_lock``."""
         raise NotImplementedError
 
     async def ping(self) -> None:
-        await self.transact(self.head)
+        """A plain read of the head: the store answers (no write lock, no disk flush)."""
+        async with self.engine.connect() as connection:
+            await connection.run_sync(self.head)
 
     async def dispose(self) -> None:
         """Give back the writer connection (the engine is the caller's)."""
@@ -156,6 +165,12 @@ class SqlAuditStore:
             if row is not None:
                 return int(row.seq), str(row.hash)
         return 0, ZERO_HASH
+
+    def holds(self, connection: sa.Connection, seq: int, entry_hash: str) -> bool:
+        """Whether the entry ``seq`` with hash ``entry_hash`` is stored."""
+        table = self.entries
+        query = sa.select(table.c.seq).where(table.c.seq == seq, table.c.hash == entry_hash)
+        return connection.execute(query).first() is not None
 
     def insert_entries(self, connection: sa.Connection, entries: Sequence[StoredEntry]) -> None:
         connection.execute(
@@ -321,7 +336,7 @@ class SqliteAuditStore(SqlAuditStore):
                     raise
         return await anyio.to_thread.run_sync(self._run, work, durable, False)
 
-    async def close_writer(self) -> None:
+    async def _close_writer(self) -> None:
         for name in ("_prompt", "_waiting"):
             connection = getattr(self, name)
             setattr(self, name, None)
@@ -370,7 +385,7 @@ class PostgresAuditStore(SqlAuditStore):
             await connection.execute(self._lock_sql[durable], {"key": self.lock_key})
             return await connection.run_sync(work)
 
-    async def close_writer(self) -> None:
+    async def _close_writer(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             try:

@@ -7,8 +7,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 from billy_audit.log import AuditLog
+from loguru import logger
 
 from tests.audit.helpers import make_log
+
+
+@pytest.fixture
+def captured_logs():
+    """The server's log lines as "LEVEL message", while the test runs."""
+    lines: list[str] = []
+    handler = logger.add(lines.append, level="DEBUG", format="{level} {message}")
+    yield lines
+    logger.remove(handler)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import anyio
 import pytest
 from billy_audit.plugin import audit_log, audit_middleware
 from billy_audit.store import Filters
+from loguru import logger
 
 from billy_core.context import LOCAL_PRINCIPAL
 from tests.audit.helpers import key_env, sandbox_settings
@@ -45,10 +46,10 @@ class FlakyStore:
         self.down = True
         original = log._write
 
-        async def write(batch):
+        async def write(batch, sent):
             if self.down:
                 raise ConnectionError("simulated outage")
-            return await original(batch)
+            return await original(batch, sent)
 
         monkeypatch.setattr(log, "_write", write)
 
@@ -106,3 +107,54 @@ async def test_a_full_queue_drops_the_oldest_and_counts_it(make_kernel, billy_sa
         if line.startswith('billy_mcp_audit_unrecorded_total{kind="read"}')
     ]
     assert float(dropped[0].split()[-1]) == 5.0  # 2 dropped when full, 3 never recorded before shutdown
+
+
+async def test_a_draft_that_cannot_be_built_is_counted_and_the_others_recorded(kernel, monkeypatch):
+    lines: list[str] = []
+    handler = logger.add(lines.append, level="ERROR", format="{message}")
+    middleware = audit_middleware(kernel)
+    build = middleware.draft
+
+    def draft(call, kind, **options):
+        if call.correlation_id == "bg-1":
+            raise ValueError("cannot build")
+        return build(call, kind, **options)
+
+    monkeypatch.setattr(middleware, "draft", draft)
+    try:
+        async with kernel:
+            for number in range(3):
+                await read(kernel, number)
+            with anyio.fail_after(10):
+                await middleware.reads.settled()
+            assert await recorded_reads(kernel) == ["bg-0", "bg-2"]
+            await read(kernel, 3)  # the recorder lives on
+            with anyio.fail_after(10):
+                await middleware.reads.settled()
+            assert await recorded_reads(kernel) == ["bg-0", "bg-2", "bg-3"]
+            assert 'billy_mcp_audit_unrecorded_total{kind="read"} 1.0' in kernel.metrics.render().decode()
+    finally:
+        logger.remove(handler)
+    [line] = [line for line in lines if "bg-1" in line]
+    assert "validate_cvr" in line and "could not be built" in line
+
+
+async def test_an_unexpected_failure_keeps_the_entries_queued(kernel, monkeypatch):
+    async with kernel:
+        log = audit_log(kernel)
+        append_all = log.append_all
+        failures = ["once"]
+
+        async def fails_once(drafts):
+            if failures:
+                failures.pop()
+                raise RuntimeError("not the store's outage")
+            return await append_all(drafts)
+
+        monkeypatch.setattr(log, "append_all", fails_once)
+        for number in range(3):
+            await read(kernel, number)
+        with anyio.fail_after(10):
+            await audit_middleware(kernel).reads.settled()
+        assert not failures
+        assert await recorded_reads(kernel) == ["bg-0", "bg-1", "bg-2"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 
 import pytest
-from loguru import logger
+from billy_audit.plugin import AuditStoreCheck
 
+from billy_core.health import HealthState
 from tests.audit.helpers import fill, key_env, make_log, sandbox_settings
 from tests.audit.toolkit import WriteToolkit, sandbox_control, writes_seen
 
@@ -46,14 +48,6 @@ def build(make_kernel, billy_plugins, billy_sandbox, monkeypatch):
         return make_kernel(**sandbox_settings(billy_sandbox))
 
     return build_kernel
-
-
-@pytest.fixture
-def captured_logs():
-    lines: list[str] = []
-    handler = logger.add(lines.append, level="DEBUG", format="{level} {message}")
-    yield lines
-    logger.remove(handler)
 
 
 async def call(kernel, name, arguments, **kwargs):
@@ -113,3 +107,18 @@ async def test_readiness_passes_with_a_working_store(build, tmp_path):
         readiness = await kernel.readiness()
     assert readiness.checks["audit_store"]["state"] == "ok"
     assert readiness.ready is True
+
+
+async def test_readiness_reads_without_waiting_for_the_write_lock(tmp_path):
+    """The probe is a plain read: a long write of another process does not make it fail."""
+    path = tmp_path / "busy.sqlite3"
+    log = make_log(f"sqlite:///{path}")
+    await fill(log, 3)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        status = await AuditStoreCheck(log)()
+        assert status.state == HealthState.OK, status
+    finally:
+        other.close()
+        await log.aclose()
