@@ -12,7 +12,7 @@ rounds interleaved between the servers, p50 and p99 of every call. Throughput: N
 clients each calling in a loop for a fixed time, servers alternated, calls per second.
 Every figure is reported as a ratio billy-mcp / bare measured in the same run.
 
-    .venv/bin/python benchmarks/cache_http.py [--calls 300] [--rounds 6] [--seconds 5] [--redis URL]
+    .venv/bin/python benchmarks/cache_http.py [--calls 300] [--rounds 6] [--seconds 5] [--redis URL] [--no-gzip]
 """
 
 from __future__ import annotations
@@ -233,6 +233,11 @@ def main() -> None:
     parser.add_argument("--arguments", type=json.loads, default={"limit": 20, "payment_status": "unpaid"})
     parser.add_argument("--redis", default="", help="BILLY_REDIS_URL for billy-mcp (L2 on Redis)")
     parser.add_argument("--disable", default="", help="plugins to disable in billy-mcp")
+    parser.add_argument(
+        "--no-gzip",
+        action="store_true",
+        help="billy-mcp answers uncompressed, as the bare servers do (by default it gzips answers over 1 KB)",
+    )
     parser.add_argument("--bare-server", nargs=3, metavar=("KIND", "PORT", "SPEC"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.bare_server:
@@ -257,6 +262,7 @@ def main() -> None:
             "BILLY_CACHE__DEFAULT_TTL_SECONDS": "3600",
             "BILLY_CACHE__TTL_SECONDS": json.dumps({"invoices": 3600, "organization": 3600}),
             "BILLY_PLUGINS_DISABLED": options.disable,
+            **({"BILLY_GZIP_MINIMUM_SIZE": str(2**31)} if options.no_gzip else {}),
             **({"BILLY_REDIS_URL": options.redis} if options.redis else {}),
             "BILLY_CACHE__KEY_PREFIX": f"billy:cache:bench-{os.getpid()}",
         }
@@ -274,7 +280,10 @@ def main() -> None:
         print(
             f"{options.tool} {json.dumps(options.arguments)}: {len(json.dumps(spec['payload']))} bytes of JSON"
         )
-        print(f"billy-mcp plugins: {plugins(billy_env)}; L2 Redis: {'yes' if options.redis else 'no'}")
+        print(
+            f"billy-mcp plugins: {plugins(billy_env)}; L2 Redis: {'yes' if options.redis else 'no'};"
+            f" gzip: {'no' if options.no_gzip else 'yes'} (the bare servers: no)"
+        )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load generator in this process")
         anyio.run(measure, servers, options)
         print(f"\nupstream GETs during the measurement: {sandbox_gets(sandbox.base_url) - before}")
