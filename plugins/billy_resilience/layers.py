@@ -1,12 +1,14 @@
-"""The circuit breaker (``ORDER_CIRCUIT_BREAKER``) and the rate limit with the bulkhead
-(``ORDER_RATE_LIMIT``) on the upstream chain. The retry layer sits outside both, so every
-attempt asks the breaker and takes a rate-limit slot."""
+"""The circuit breaker (its gate at ``ORDER_CIRCUIT_BREAKER``, its outcome recorder just outside
+the retries) and the rate limit with the bulkhead (``ORDER_RATE_LIMIT``) on the upstream chain.
+The retry layer sits outside the gate and the limit, so every attempt asks the breaker and takes
+a rate-limit slot, and a request's outcome is counted once."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import anyio
 from loguru import logger
@@ -32,8 +34,35 @@ def is_failure(status: int) -> bool:
     return status >= 500 or status == 429
 
 
+@dataclass(slots=True)
+class _Tracked:
+    """One request's attempts as the breaker saw them (set by the gate, read by the outcome)."""
+
+    key: str | None = None
+    organization: str = ""
+    group: str = ""
+    last: str | None = None  # the outcome code of the last attempt Billy answered
+    last_failed: bool = False
+    failures: str = ""  # the outcome codes of every failed attempt
+
+    def answered(self, code: str, failed: bool) -> None:
+        self.last, self.last_failed = code, failed
+        if failed:
+            self.failures += code
+
+
 class BreakerLayer:
-    """Refuses calls at once while an endpoint group's circuit is open; records every outcome."""
+    """Refuses calls at once while an endpoint group's circuit is open, and records outcomes.
+
+    Two parts on the chain: :meth:`__call__` is the gate inside the retry layer (every attempt
+    asks it, so retries stop as soon as a circuit opens); :meth:`outcome`, outside the retry
+    layer, records each request's final outcome once. A failure a retry then made good is not a
+    failure of the request: counting every attempt would open the circuit on noise that retries
+    absorb (30% of answers failing, two attempts each, is a ~50% attempt failure rate), while a
+    Billy that is really down fails every request. A half-open probe is still one attempt, so
+    its first answer decides at once; and without :meth:`outcome` on the chain (a chain built
+    by hand) the gate records every attempt itself.
+    """
 
     def __init__(
         self,
@@ -62,6 +91,7 @@ class BreakerLayer:
         self._trusted_until: dict[str, float] = {}
         self._unsent_ok: dict[str, int] = {}
         self._sent_at: dict[str, float] = {}
+        self._tracked: dict[int, _Tracked] = {}  # id(request) -> its attempts, while it runs
 
     def key(self, organization: str, group: str) -> str:
         known = self._keys.get((organization, group))
@@ -69,10 +99,64 @@ class BreakerLayer:
             known = self._keys[(organization, group)] = f"{self.prefix}:breaker:{{{organization}}}:{group}"
         return known
 
+    async def outcome(self, request: UpstreamRequest, call_next: UpstreamNext) -> UpstreamResponse:
+        """Outside the retries: record the outcome of the request as a whole (see _settle)."""
+        tracked = self._tracked[id(request)] = _Tracked()
+        try:
+            return await call_next(request)
+        finally:
+            del self._tracked[id(request)]
+            if tracked.last is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
+                    await self._settle(tracked)
+
+    async def _settle(self, tracked: _Tracked) -> None:
+        """A request that ended well counts once, as its last attempt; one that failed counts
+        every failed attempt (an outage opens the circuit as fast as counting attempts would)."""
+        assert tracked.key is not None and tracked.last is not None
+        code = tracked.failures if tracked.last_failed else tracked.last
+        await self._record(tracked.key, tracked.organization, tracked.group, code, False)
+
+    def _code(self, failed: bool, seconds: float) -> str:
+        return outcome_code(failed, seconds >= self.slow_seconds)
+
     async def __call__(self, request: UpstreamRequest, call_next: UpstreamNext) -> UpstreamResponse:
         organization, group = organization_of(request), request.resource or "other"
         key = self.key(organization, group)
         admission = await self._admit(key, organization, group)
+        tracked = self._tracked.get(id(request))
+        if tracked is None or admission.probe:  # a half-open probe's first answer decides
+            return await self._attempt_recorded(request, call_next, key, organization, group, admission)
+        tracked.key, tracked.organization, tracked.group = key, organization, group
+        started = time.monotonic()
+        try:
+            response = await call_next(request)
+        except UpstreamTransportError as exc:
+            if exc.kind != "deadline":  # a deadline error was never sent: it says nothing
+                tracked.answered(self._code(True, time.monotonic() - started), True)
+            raise
+        except ToolError:  # an inner refusal (rate limit, bulkhead): not an outcome
+            raise
+        except BaseException:
+            seconds = time.monotonic() - started
+            if seconds >= self.slow_seconds:  # cancelled after hanging past the slow threshold
+                tracked.answered(self._code(True, seconds), True)
+            raise
+        seconds = response.elapsed or time.monotonic() - started
+        failed = is_failure(response.status)
+        tracked.answered(self._code(failed, seconds), failed)
+        return response
+
+    async def _attempt_recorded(
+        self,
+        request: UpstreamRequest,
+        call_next: UpstreamNext,
+        key: str,
+        organization: str,
+        group: str,
+        admission: Admission,
+    ) -> UpstreamResponse:
+        """This attempt is an outcome of its own (a probe, or the gate without the recorder)."""
         started = time.monotonic()
         try:
             response = await call_next(request)
@@ -80,9 +164,8 @@ class BreakerLayer:
             if exc.kind == "deadline":  # never sent: says nothing about Billy
                 await self.store.release(key, admission.probe)
             else:
-                await self._record(
-                    key, organization, group, True, time.monotonic() - started, admission.probe
-                )
+                code = self._code(True, time.monotonic() - started)
+                await self._record(key, organization, group, code, admission.probe)
             raise
         except ToolError:  # an inner refusal (rate limit, bulkhead): not an outcome
             await self.store.release(key, admission.probe)
@@ -93,13 +176,14 @@ class BreakerLayer:
             with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
                 seconds = time.monotonic() - started
                 if seconds >= self.slow_seconds:
-                    await self._record(key, organization, group, True, seconds, admission.probe)
+                    await self._record(key, organization, group, self._code(True, seconds), admission.probe)
                 else:
                     await self.store.release(key, admission.probe)
             raise
         # Billy's own time (the HTTP exchange), not the wait for a rate-limit slot
         seconds = response.elapsed or time.monotonic() - started
-        await self._record(key, organization, group, is_failure(response.status), seconds, admission.probe)
+        code = self._code(is_failure(response.status), seconds)
+        await self._record(key, organization, group, code, admission.probe)
         return response
 
     async def _admit(self, key: str, organization: str, group: str) -> Admission:
@@ -118,11 +202,10 @@ class BreakerLayer:
             hint="Retry after retry_after seconds; reads the cache holds are still answered (marked stale).",
         )
 
-    async def _record(
-        self, key: str, organization: str, group: str, failed: bool, seconds: float, probe: bool
-    ) -> None:
+    async def _record(self, key: str, organization: str, group: str, code: str, probe: bool) -> None:
+        """Record outcome ``code`` (several codes, oldest first, for a request that failed
+        more than once)."""
         now = time.monotonic()
-        code = outcome_code(failed, seconds >= self.slow_seconds)
         unsent = self._unsent_ok.pop(key, 0)
         if self.sync_seconds and not probe:
             # Shared state: plain successes go to Redis in batches (at the latest with the next

@@ -1,10 +1,11 @@
 """The ``resilience`` plugin: retries, circuit breaker, upstream rate limit and bulkhead.
 
-Registered through the ``billy_mcp.plugins`` entry point like any third-party plugin. Three
-wrappers on the upstream chain, outside in: :class:`~billy_resilience.retry.RetryLayer`
-(``ORDER_RETRY``), :class:`~billy_resilience.layers.BreakerLayer` (``ORDER_CIRCUIT_BREAKER``)
-and :class:`~billy_resilience.layers.LimitLayer` (``ORDER_RATE_LIMIT``), so every attempt passes
-the breaker and the limiter. See docs/resilience.md.
+Registered through the ``billy_mcp.plugins`` entry point like any third-party plugin. Wrappers
+on the upstream chain, outside in: the breaker's outcome recorder (just outside the retries, so
+a request counts once, however many attempts it took), :class:`~billy_resilience.retry.RetryLayer`
+(``ORDER_RETRY``), :class:`~billy_resilience.layers.BreakerLayer`'s gate
+(``ORDER_CIRCUIT_BREAKER``) and :class:`~billy_resilience.layers.LimitLayer` (``ORDER_RATE_LIMIT``),
+so every attempt passes the breaker's gate and the limiter. See docs/resilience.md.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def register_settings(register: Any) -> None:
 @hookimpl
 def register_upstream_middleware(register: Any, kernel: Any) -> None:
     layers = runtime(kernel)
+    if layers.settings.breaker_enabled:
+        # outside the retries: one outcome per request; inside: every attempt is admitted
+        register(layers.breaker.outcome, order=ORDER_RETRY - 1, name="circuit_breaker_outcome")
     register(layers.retry, order=ORDER_RETRY, name="retry")
     if layers.settings.breaker_enabled:
         register(layers.breaker, order=ORDER_CIRCUIT_BREAKER, name="circuit_breaker")

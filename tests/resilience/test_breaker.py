@@ -9,8 +9,9 @@ import pytest
 from billy_resilience.breaker import FAILED, OK, SLOW, BreakerConfig, BreakerState, State
 from billy_resilience.layers import BreakerLayer
 from billy_resilience.metrics import ResilienceMetrics
+from billy_resilience.retry import RetryLayer
 from billy_resilience.settings import ResilienceSettings
-from billy_resilience.stores import LocalBreakers, RedisBreakers
+from billy_resilience.stores import LocalAmbiguity, LocalBreakers, RedisBreakers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -159,14 +160,14 @@ def request(resource: str = "invoices", organization: str = "org1") -> UpstreamR
 
 
 def layer(store: Any, shared: bool = False, **overrides: Any) -> BreakerLayer:
-    settings = ResilienceSettings(
-        breaker_window_size=10,
-        breaker_minimum_calls=4,
-        breaker_failure_rate=0.5,
-        breaker_open_seconds=60,
-        breaker_half_open_probes=1,
-        **overrides,
-    )
+    defaults: dict[str, Any] = {
+        "breaker_window_size": 10,
+        "breaker_minimum_calls": 4,
+        "breaker_failure_rate": 0.5,
+        "breaker_open_seconds": 60,
+        "breaker_half_open_probes": 1,
+    }
+    settings = ResilienceSettings(**(defaults | overrides))
     return BreakerLayer(
         settings, store, ResilienceMetrics(CollectorRegistry()), prefix="test:resilience", shared=shared
     )
@@ -262,3 +263,64 @@ async def test_slow_answers_open_the_circuit_measured_by_billys_own_time():
     for _ in range(4):
         assert (await breaker(request(), slow_answer)).status == 200
     assert breaker.seen[("org1", "invoices")] == State.OPEN
+
+
+def retried_chain(breaker: BreakerLayer, answers: list[int]) -> Any:
+    """outcome -> retry (3 attempts, no waiting) -> gate -> Billy answering ``answers`` in turn."""
+    retry = RetryLayer(
+        ResilienceSettings(retry_max_attempts=3, retry_base_seconds=0.001, retry_cap_seconds=0.001),
+        breaker.metrics,
+        LocalAmbiguity(),
+        prefix="test:resilience",
+    )
+
+    async def billy(req: UpstreamRequest) -> UpstreamResponse:
+        return UpstreamResponse(status=answers.pop(0), body={})
+
+    async def call(req: UpstreamRequest) -> UpstreamResponse:
+        return await breaker.outcome(req, lambda r: retry(r, lambda a: breaker(a, billy)))
+
+    return call
+
+
+@pytest.mark.anyio
+async def test_a_failure_a_retry_made_good_is_not_counted():
+    store = LocalBreakers()
+    breaker = layer(store)
+    answers = [503, 200] * 10  # every request fails once, then succeeds
+    call = retried_chain(breaker, answers)
+    for _ in range(10):
+        assert (await call(request())).status == 200
+    assert not answers
+    assert store.states[breaker.key("org1", "invoices")].window == OK * 10  # a 50% attempt failure rate
+    assert breaker.seen[("org1", "invoices")] == State.CLOSED
+
+
+@pytest.mark.anyio
+async def test_a_request_that_failed_counts_every_failed_attempt():
+    store = LocalBreakers()
+    breaker = layer(store)
+    call = retried_chain(breaker, [200, 503, 503, 503, 200])
+    assert (await call(request())).status == 200
+    assert (await call(request())).status == 503  # three attempts, all failed
+    assert breaker.seen[("org1", "invoices")] == State.OPEN  # 3 failed of 4 outcomes
+    with pytest.raises(CircuitOpen):
+        await call(request())
+
+
+@pytest.mark.anyio
+async def test_a_half_open_probe_is_decided_by_its_first_answer():
+    clock = [0.0]
+    store = LocalBreakers(clock=lambda: clock[0])
+    breaker = layer(store, breaker_open_seconds=1)
+    answers = [503] * 3 + [503, 200] + [503, 200]
+    call = retried_chain(breaker, answers)
+    await call(request())  # three failed attempts: not yet the minimum of four outcomes
+    assert breaker.seen[("org1", "invoices")] == State.CLOSED
+    assert (await call(request())).status == 200  # its success is the fourth outcome: 3 of 4 failed
+    assert breaker.seen[("org1", "invoices")] == State.OPEN
+    clock[0] += 1001
+    with pytest.raises(CircuitOpen):  # the probe failed: open again, its retry refused at once
+        await call(request())
+    assert answers == [200]
+    assert store.states[breaker.key("org1", "invoices")].state == State.OPEN

@@ -27,7 +27,6 @@ RESILIENCE_ENV = {
     "RETRY_CAP_SECONDS": "0.3",
     "BREAKER_WINDOW_SIZE": "40",
     "BREAKER_MINIMUM_CALLS": "20",
-    "BREAKER_FAILURE_RATE": "0.8",
     "BREAKER_OPEN_SECONDS": str(OPEN_SECONDS),
     "BREAKER_HALF_OPEN_PROBES": "2",
     "RATE_LIMIT_REQUESTS": "0",  # the 429 phase wants the sandbox's own limit to bite

@@ -17,10 +17,11 @@ from tests.resilience.chaos import CVR, call, kernel_with_create_tools
 pytestmark = pytest.mark.anyio
 
 
-def test_three_layers_sit_on_the_upstream_chain_retry_outermost(make_kernel, monkeypatch):
+def test_the_layers_sit_on_the_upstream_chain_retry_around_gate_and_limit(make_kernel, monkeypatch):
     monkeypatch.setenv("BILLY_RESILIENCE__RETRY_MAX_ATTEMPTS", "7")
     kernel = make_kernel()
     layers = {item.name: item.order for item in kernel.registered.upstream_middleware}
+    assert layers["cache"] < layers["circuit_breaker_outcome"] < layers["retry"]  # one outcome per request
     assert layers["retry"] == ORDER_RETRY < layers["circuit_breaker"] == ORDER_CIRCUIT_BREAKER
     assert layers["circuit_breaker"] < layers["rate_limit"] == ORDER_RATE_LIMIT
     assert kernel.plugin_settings("resilience").retry_max_attempts == 7
@@ -35,7 +36,7 @@ def test_a_bad_setting_stops_start_up_naming_it(make_kernel, monkeypatch):
 def test_the_breaker_can_be_switched_off(make_kernel, monkeypatch):
     monkeypatch.setenv("BILLY_RESILIENCE__BREAKER_ENABLED", "false")
     names = {item.name for item in make_kernel().registered.upstream_middleware}
-    assert "circuit_breaker" not in names and {"retry", "rate_limit"} <= names
+    assert not {"circuit_breaker", "circuit_breaker_outcome"} & names and {"retry", "rate_limit"} <= names
 
 
 async def test_health_and_metrics_report_the_breakers(make_kernel, sandbox):

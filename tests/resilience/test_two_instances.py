@@ -128,8 +128,10 @@ def test_the_pair_stays_under_one_shared_rate_limit(pair, sandbox):
 def test_the_pair_shares_breaker_state(pair, sandbox):
     first, second = pair
     sandbox.faults(error_rate=1.0, error_status=503, paths=["/v2/invoices*"])
-    codes = [call(first).json()["code"] for _ in range(3)]  # 2 attempts each: opens at the 3rd failure
-    assert codes == ["upstream_unavailable", "circuit_open", "circuit_open"], codes
+    # 2 attempts each, counted when the call ends: the 2nd call brings the window to its
+    # minimum of 5 outcomes (1 success, 4 failures) and opens the circuit; the 3rd is refused
+    codes = [call(first).json()["code"] for _ in range(3)]
+    assert codes == ["upstream_unavailable", "upstream_unavailable", "circuit_open"], codes
     sandbox.reset_stats()
     refused = call(second)  # the second instance has never failed, yet it refuses at once
     body = refused.json()
