@@ -24,12 +24,13 @@ IDEMPOTENCY_KEY = "idempotency_key"
 KERNEL_ARGUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
     CONFIRMATION_TICKET: {
         "type": "string",
-        "minLength": 16,
+        "minLength": 1,
         "maxLength": 200,
         "description": (
             "Leave out to get a preview and a ticket; send the ticket back with the same arguments "
-            "within 300 seconds to execute."
+            "within 300 seconds to execute. A wrong, used or expired ticket gets confirmation_required."
         ),
+        "examples": ["ct_q3ZyK8mXc1vR7bN0aLsPw2hTf9eUoJ4d"],
     },
     CONFIRMATION_CODE: {
         "type": "string",
@@ -40,10 +41,11 @@ KERNEL_ARGUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
             "A second factor (a TOTP or SMS code), sent with confirmation_ticket only when this server "
             "asks for one at the confirm step."
         ),
+        "examples": ["492039"],
     },
     IDEMPOTENCY_KEY: {
         "type": "string",
-        "minLength": 8,
+        "minLength": 1,
         "maxLength": 64,
         "pattern": "^[A-Za-z0-9_.:-]+$",
         "description": (

@@ -294,7 +294,7 @@ async def create_credit_note(args: CreateCreditNoteInput, ctx: CallContext) -> d
         "invoices",
         record,
         idempotency_key=key,
-        invalidates=("contacts",),
+        invalidates=("contacts", "organization"),  # an approved credit note takes a number
     )
     note_id = next(i["id"] for i in body["invoices"] if i.get("type") == "credit_note")
     return await credit_result(ctx, note_id, invoice["id"])

@@ -574,7 +574,7 @@ class InvoiceIdInput(ToolInput):
 async def describe_approval(args: InvoiceIdInput, ctx: CallContext) -> dict[str, Any]:
     invoice, contacts = await read_invoice(ctx, args.invoice_id, fresh=True)
     require_draft(invoice, "approved")
-    organization = await fetch_organization(ctx)
+    organization = await fetch_organization(ctx, fresh=True)  # approvals elsewhere move the number
     number = invoice.get("invoiceNo")
     if number is None and organization.get("invoiceNoMode", "sequential") == "sequential":
         number = str(organization.get("nextInvoiceNo"))
@@ -599,7 +599,9 @@ async def describe_approval(args: InvoiceIdInput, ctx: CallContext) -> dict[str,
 async def approve_invoice(args: InvoiceIdInput, ctx: CallContext) -> dict[str, Any]:
     invoice, _ = await read_invoice(ctx, args.invoice_id, fresh=True)
     require_draft(invoice, "approved")
-    await ctx.billy.update("invoices", args.invoice_id, {"state": "approved"}, invalidates=("contacts",))
+    await ctx.billy.update(
+        "invoices", args.invoice_id, {"state": "approved"}, invalidates=("contacts", "organization")
+    )
     return await invoice_result(ctx, args.invoice_id)
 
 

@@ -48,8 +48,9 @@ def organization_summary(org: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def fetch_organization(ctx: CallContext) -> dict[str, Any]:
-    body = await ctx.billy.request("GET", "/organization")
+async def fetch_organization(ctx: CallContext, *, fresh: bool = False) -> dict[str, Any]:
+    """The organization; ``fresh`` reads past the cache (its next invoice number moves)."""
+    body = await ctx.billy.request("GET", "/organization", bypass_cache=fresh)
     organization: dict[str, Any] = body["organization"]
     return organization
 

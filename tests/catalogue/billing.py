@@ -48,6 +48,14 @@ def billy_post(sandbox: Any, plural: str, record: dict[str, Any]) -> dict[str, A
     return created
 
 
+def billy_put(sandbox: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A change made in Billy directly (its own app, another integration), not through us."""
+    response = httpx.put(f"{sandbox.api_url}{path}", json=body, headers={"X-Access-Token": sandbox.token})
+    assert response.status_code == 200, response.text
+    changed: dict[str, Any] = response.json()
+    return changed
+
+
 def new_contact(sandbox: Any, label: str, *, email: str | None = None, **fields: Any) -> dict[str, Any]:
     """A contact of our own, so the demo company's data cannot disturb the numbers."""
     name = f"{label} {next(_names)} ApS"

@@ -15,6 +15,7 @@ from tests.catalogue.billing import (
     amounts,
     billy_get,
     billy_post,
+    billy_put,
     confirmed,
     invoices_with_external_id,
     new_contact,
@@ -380,6 +381,33 @@ async def test_approve_previews_then_books_with_the_promised_number(tools, catal
     assert (approved["state"], approved["invoice_no"]) == ("approved", preview["expected_invoice_no"])
     assert reused["code"] == "confirmation_required"
     assert again["code"] == "conflict"
+
+
+async def test_each_approval_preview_promises_the_number_billy_will_give(tools, catalogue_sandbox, customer):
+    """The organization (and its next invoice number) is cached; approvals must not leave an
+    old number in a later preview, whether they went through this server or not."""
+
+    async def approve(call, invoice_id):
+        preview = await call.ok("approve_invoice", {"invoice_id": invoice_id})
+        approved = await call.ok(
+            "approve_invoice",
+            {"invoice_id": invoice_id, "confirmation_ticket": preview["confirmation_ticket"]},
+        )
+        return preview["preview"]["expected_invoice_no"], approved["invoice_no"]
+
+    async with tools() as call:
+        await call.ok("get_organization", {})  # the organization is in the cache now
+        first, second, third, fourth = [await draft(call, customer) for _ in range(4)]
+        promised, given = await approve(call, first["id"])
+        assert promised == given
+        promised, given = await approve(call, second["id"])  # after an approval through us
+        assert promised == given
+        elsewhere = billy_put(
+            catalogue_sandbox, f"/invoices/{third['id']}", {"invoice": {"state": "approved"}}
+        )["invoices"][0]["invoiceNo"]
+        assert int(elsewhere) == int(given) + 1
+        promised, given = await approve(call, fourth["id"])  # after one made in Billy's own app
+        assert promised == given == str(int(elsewhere) + 1)
 
 
 async def test_send_invoice_mails_a_contact_person_after_a_preview(tools, catalogue_sandbox, customer):

@@ -147,12 +147,13 @@ async def test_ticket_is_bound_to_arguments_and_principal(effects, sandbox_kerne
 
 
 @pytest.mark.anyio
-async def test_expired_and_made_up_tickets_are_refused(effects, sandbox_kernel, monkeypatch):
+@pytest.mark.parametrize("made_up_ticket", ["ct_" + "x" * 32, "bogus", "wrong"])
+async def test_expired_and_made_up_tickets_are_refused(effects, sandbox_kernel, monkeypatch, made_up_ticket):
     arguments = {"invoice_id": "inv-1", "amount": "375.00"}
     async with sandbox_kernel:
         ticket = (await call(sandbox_kernel, "pay_thing", arguments))["confirmation_ticket"]
         made_up = await call(
-            sandbox_kernel, "pay_thing", {**arguments, "confirmation_ticket": "ct_" + "x" * 32}
+            sandbox_kernel, "pay_thing", {**arguments, "confirmation_ticket": made_up_ticket}
         )
         import billy_core.write_safety as write_safety
 
@@ -164,12 +165,13 @@ async def test_expired_and_made_up_tickets_are_refused(effects, sandbox_kernel, 
 
 
 @pytest.mark.anyio
-async def test_same_idempotency_key_twice_gives_one_record(effects, sandbox_kernel):
+@pytest.mark.parametrize("key", ["order-0001", "k1"])
+async def test_same_idempotency_key_twice_gives_one_record(effects, sandbox_kernel, key):
     async with sandbox_kernel:
-        first = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0001"})
-        second = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": "order-0001"})
+        first = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": key})
+        second = await call(sandbox_kernel, "make_thing", {"name": "a", "idempotency_key": key})
     assert first["id"] == second["id"] == "thing-1"
-    assert second["replayed"] is True and first["idempotency_key"] == "order-0001"
+    assert second["replayed"] is True and first["idempotency_key"] == key
     assert effects.created == ["a"]
 
 
