@@ -110,7 +110,9 @@ class CreateContactInput(ContactFields):
     name: str = Field(
         min_length=1, max_length=255, description="Company or person name", examples=["Kaffebaren Møllen ApS"]
     )
-    type: ContactType = Field("company", description="company (default) or person: the legal form")
+    type: ContactType = Field(
+        "company", description="company (default) or person: the legal form", examples=["company"]
+    )
     country: CountryCode = Field("DK", description="ISO 3166 country code (default DK)", examples=["DK"])
     email: Email | None = Field(
         None,
@@ -131,7 +133,9 @@ class ContactPersonChange(ToolInput):
     name: str | None = Field(None, max_length=255, description="The person's name", examples=["Jens Hansen"])
     email: Email | None = Field(None, description="The person's e-mail", examples=["jens@example.dk"])
     is_primary: bool | None = Field(
-        None, description="Make this the primary person (invoices are mailed to the primary person)"
+        None,
+        description="Make this the primary person (invoices are mailed to the primary person)",
+        examples=[True],
     )
 
 
@@ -160,7 +164,9 @@ class UpdateContactInput(ContactFields):
         examples=[[{"name": "Jens Hansen", "email": "jens@example.dk"}]],
     )
     archived: bool | None = Field(
-        None, description="Archive (true) or restore (false) the contact; archiving hides it from lists"
+        None,
+        description="Archive (true) or restore (false) the contact; archiving hides it from lists",
+        examples=[False],
     )
 
 
@@ -396,7 +402,7 @@ async def apply_update(
 
 
 class ListSuppliersInput(ListCustomersInput):
-    include_archived: bool = Field(False, description="Also list archived suppliers")
+    include_archived: bool = Field(False, description="Also list archived suppliers", examples=[False])
 
 
 # ------------------------------------------------------------------ tools

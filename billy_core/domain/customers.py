@@ -69,7 +69,7 @@ class ListCustomersInput(ListInput):
         max_length=200,
         examples=["Hansen", "29403473", "jane@example.dk"],
     )
-    include_archived: bool = Field(False, description="Also list archived customers")
+    include_archived: bool = Field(False, description="Also list archived customers", examples=[False])
 
 
 async def contacts_with_persons(ctx: CallContext, role: str) -> list[dict[str, Any]]:

@@ -60,7 +60,9 @@ class CalculateVatInput(ToolInput):
         examples=[[{"quantity": "3", "unit_price": "33.33"}, {"unit_price": "0.10"}]],
     )
     tax_mode: Literal["excl", "incl"] = Field(
-        "excl", description="excl: prices are before VAT (VAT is added); incl: prices already include VAT"
+        "excl",
+        description="excl: prices are before VAT (VAT is added); incl: prices already include VAT",
+        examples=["excl"],
     )
     vat_percent: Percent = Field(
         Decimal(25), description="VAT rate in percent (Danish moms: 25)", examples=["25"]
@@ -195,7 +197,7 @@ class FormatDkkInput(ToolInput):
     amount: Decimal = Field(
         gt=-MAX_AMOUNT, lt=MAX_AMOUNT, description="The amount, as a number or a string", examples=["1234.56"]
     )
-    symbol: bool = Field(True, description="Append ' kr.' (default true)")
+    symbol: bool = Field(True, description="Append ' kr.' (default true)", examples=[True])
 
 
 class FormatDkkOutput(ToolOutput):

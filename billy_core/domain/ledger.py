@@ -49,7 +49,7 @@ class ListAccountsInput(ListInput):
     payment_enabled: bool | None = Field(
         None, description="true: only accounts payments can go through (bank, cash)", examples=[True]
     )
-    include_archived: bool = Field(False, description="Also list archived accounts")
+    include_archived: bool = Field(False, description="Also list archived accounts", examples=[False])
 
 
 def account_summary(account: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -98,7 +98,9 @@ class ListTaxRatesInput(ListInput):
     applies_to: Literal["sales", "purchases"] | None = Field(
         None, description="Only rates for sales or for purchases", examples=["sales"]
     )
-    include_inactive: bool = Field(False, description="Also list rates that are switched off")
+    include_inactive: bool = Field(
+        False, description="Also list rates that are switched off", examples=[False]
+    )
 
 
 def percent(rate: Any) -> str:
@@ -157,9 +159,9 @@ class ListBankPaymentsInput(ListInput):
     bill_id: BillyId | None = Field(
         None, description="Only payments that settle this bill", examples=["CbHbhSOVnNNNCxC0VBku7w"]
     )
-    include_voided: bool = Field(False, description="Also list voided payments")
+    include_voided: bool = Field(False, description="Also list voided payments", examples=[False])
     order: Literal["asc", "desc"] = Field(
-        "desc", description="By payment date: newest first (desc) or oldest"
+        "desc", description="By payment date: newest first (desc) or oldest", examples=["desc"]
     )
 
     @model_validator(mode="after")

@@ -73,7 +73,7 @@ class ListProductsInput(ListInput):
         description="Part of the name, product number or description (case-insensitive)",
         examples=["espresso", "EM-100"],
     )
-    include_archived: bool = Field(False, description="Also list archived products")
+    include_archived: bool = Field(False, description="Also list archived products", examples=[False])
 
 
 class GetProductInput(GetInput):
@@ -123,7 +123,9 @@ class UpdateProductInput(ProductFields):
     name: str | None = Field(
         None, min_length=1, max_length=255, description="New name", examples=["Espresso Pro"]
     )
-    archived: bool | None = Field(None, description="Archive (true) or restore (false) the product")
+    archived: bool | None = Field(
+        None, description="Archive (true) or restore (false) the product", examples=[False]
+    )
     prices: list[PriceInput] | None = Field(
         None,
         max_length=20,

@@ -19,19 +19,34 @@ from billy_core.tools import Tool, ToolInput, ToolOutput
 
 
 class ListAuditLogsInput(ToolInput):
-    limit: int = Field(50, ge=1, le=500, description="How many entries, newest first")
-    tool: str | None = Field(None, max_length=128, description="Only calls of this tool")
-    principal: str | None = Field(None, max_length=256, description="Only this caller's entries")
-    correlation_id: str | None = Field(None, max_length=64, description="Only entries of this call")
+    limit: int = Field(50, ge=1, le=500, description="How many entries, newest first", examples=[50])
+    tool: str | None = Field(
+        None, max_length=128, description="Only calls of this tool", examples=["approve_invoice"]
+    )
+    principal: str | None = Field(
+        None, max_length=256, description="Only this caller's entries", examples=["local"]
+    )
+    correlation_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Only entries of this call",
+        examples=["3f2c9a1e7b5d4c0a9e8f1b2c3d4e5f60"],
+    )
     kind: Literal["intent", "outcome", "read"] | None = Field(
-        None, description="intent (before a write), outcome (after it) or read"
+        None, description="intent (before a write), outcome (after it) or read", examples=["intent"]
     )
-    outcome: str | None = Field(None, max_length=64, description="ok, preview, pending or an error code")
-    since: date | datetime | None = Field(None, description="From this day (Danish time) or instant")
+    outcome: str | None = Field(
+        None, max_length=64, description="ok, preview, pending or an error code", examples=["ok"]
+    )
+    since: date | datetime | None = Field(
+        None, description="From this day (Danish time) or instant", examples=["2026-11-01"]
+    )
     until: date | datetime | None = Field(
-        None, description="Through this day (Danish time), or before this instant"
+        None, description="Through this day (Danish time), or before this instant", examples=["2026-11-30"]
     )
-    before_seq: int | None = Field(None, ge=1, description="Page on: entries older than this seq")
+    before_seq: int | None = Field(
+        None, ge=1, description="Page on: entries older than this seq", examples=[1000]
+    )
 
 
 class ListAuditLogsOutput(ToolOutput):

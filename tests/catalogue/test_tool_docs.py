@@ -133,21 +133,26 @@ CATALOGUE_TOOLS = {
 
 
 def undocumented(schema: dict[str, Any], root: dict[str, Any], path: str = "") -> list[str]:
-    """Arguments without a description, or (unless a flag or a choice) without an example."""
+    """Arguments without a description or without an example (flags and choices included)."""
     missing = []
     for name, prop in schema.get("properties", {}).items():
         where = f"{path}{name}"
         options = [prop, *prop.get("anyOf", [])]
-        kinds = {option.get("type") for option in options} - {None, "null"}
         if "description" not in prop:
             missing.append(f"{where}: description")
-        if "examples" not in prop and kinds - {"boolean"} and not any("enum" in o for o in options):
+        if "examples" not in prop:
             missing.append(f"{where}: examples")
         for option in options:
             ref = option.get("items", option).get("$ref")
             if ref:
                 missing += undocumented(root["$defs"][ref.rsplit("/", 1)[-1]], root, f"{where}.")
     return missing
+
+
+def test_every_tool_describes_every_argument_with_an_example(writes_kernel):
+    found = {tool.name: undocumented(tool.input_schema, tool.input_schema) for tool in writes_kernel.tools}
+    assert "list_audit_logs" in found and "approve_invoice" in found
+    assert {name: gaps for name, gaps in found.items() if gaps} == {}
 
 
 def test_catalogue_tools_describe_every_argument_and_result(writes_kernel):
