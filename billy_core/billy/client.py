@@ -204,6 +204,14 @@ class BillyClient:
     def __init__(self, pool: BillyPool, call: CallContext) -> None:
         self.pool = pool
         self.call = call
+        self._pages_read = 0
+
+    async def page_read(self, plural: str, page: int, page_count: int) -> None:
+        """Progress for the caller while a list spans several pages. It counts every page this
+        call has read, across lists, since MCP progress must only grow within one request."""
+        if page_count > 1:
+            self._pages_read += 1
+            await self.call.report_progress(self._pages_read, None, f"{plural}: page {page} of {page_count}")
 
     async def request(
         self,
@@ -306,9 +314,11 @@ class BillyClient:
         size = self.pool.settings.page_size
         records, paging = await self.list_page(plural, query, page_size=size)
         page_count = int(paging.get("pageCount") or 1)
+        await self.page_read(plural, 1, page_count)
         for page in range(2, page_count + 1):
             more, _ = await self.list_page(plural, query, page=page, page_size=size)
             records.extend(more)
+            await self.page_read(plural, page, page_count)
         return records
 
     async def create(

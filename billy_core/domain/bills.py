@@ -14,15 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import (
-    GetInput,
-    ListOutput,
-    by_id,
-    money_or_none,
-    project,
-    text_or_none,
-    today,
-)
+from billy_core.domain.common import by_id, money_or_none, text_or_none, today
 from billy_core.domain.documents import (
     MAX_LINES,
     Amount,
@@ -51,6 +43,7 @@ from billy_core.domain.payments import (
     plan_payment,
 )
 from billy_core.errors import Conflict, NotFound
+from billy_core.listing import GetInput, ListOutput, project
 from billy_core.tools import Tool, ToolInput, ToolOutput
 
 BillState = Literal["draft", "approved", "voided"]

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from billy_core.context import CallContext
 from billy_core.danish import validate_cvr, validate_eu_vat
-from billy_core.domain.common import GetInput, ListOutput, project
 from billy_core.domain.customers import ListCustomersInput, contact_summary, role_lister
 from billy_core.domain.references import (
     BillyId,
@@ -30,6 +29,7 @@ from billy_core.domain.references import (
     note_partial_failure,
 )
 from billy_core.errors import ToolError
+from billy_core.listing import GetInput, ListOutput, project
 from billy_core.tools import Tool, ToolInput, ToolOutput
 
 Role = Literal["customer", "supplier"]

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import ListInput, ListOutput, text_or_none
+from billy_core.domain.common import text_or_none
 from billy_core.domain.references import search_window
+from billy_core.listing import ListInput, ListOutput
 from billy_core.tools import Tool, ToolHandler
 
 

@@ -13,15 +13,9 @@ from pydantic_core import PydanticCustomError
 
 from billy_core.billy.client import singular
 from billy_core.context import CallContext
-from billy_core.domain.common import (
-    ListInput,
-    billy_window,
-    by_id,
-    envelope,
-    money_or_none,
-    today,
-)
+from billy_core.domain.common import billy_window, by_id, money_or_none, today
 from billy_core.errors import InvalidArgument, NotFound
+from billy_core.listing import ListInput, envelope
 from billy_core.money import round2, to_decimal
 
 ZERO = Decimal(0)
@@ -127,6 +121,7 @@ async def list_with_sideloads(
             if key not in (plural, "meta") and isinstance(value, list):
                 sideloads.setdefault(key, {}).update(by_id(value))
         page_count = int(body.get("meta", {}).get("paging", {}).get("pageCount") or 1)
+        await ctx.billy.page_read(plural, page, page_count)
         page += 1
     return records, sideloads
 

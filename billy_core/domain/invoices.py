@@ -26,15 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import (
-    GetInput,
-    ListOutput,
-    by_id,
-    money_or_none,
-    project,
-    text_or_none,
-    today,
-)
+from billy_core.domain.common import by_id, money_or_none, text_or_none, today
 from billy_core.domain.documents import (
     EXAMPLE_ID,
     MAX_LINES,
@@ -60,6 +52,7 @@ from billy_core.domain.documents import (
 )
 from billy_core.domain.organization import fetch_organization
 from billy_core.errors import Conflict, NotFound
+from billy_core.listing import GetInput, ListOutput, project
 from billy_core.money import format_dkk, money, to_decimal
 from billy_core.tools import Tool, ToolInput, ToolOutput
 

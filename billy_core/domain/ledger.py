@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from billy_core.context import CallContext
-from billy_core.domain.common import ListInput, ListOutput, by_id, text_or_none, window
+from billy_core.domain.common import by_id, text_or_none
 from billy_core.domain.references import (
     Amount,
     BillyId,
@@ -27,6 +27,7 @@ from billy_core.domain.references import (
     get_or_not_found,
     records_by_id,
 )
+from billy_core.listing import ListInput, ListOutput, window
 from billy_core.money import money
 from billy_core.tools import Tool, ToolInput, ToolOutput
 from billy_core.write_safety import new_idempotency_key
@@ -183,6 +184,7 @@ async def all_pages(ctx: CallContext, plural: str, query: Sequence[tuple[str, st
             if isinstance(value, list):
                 collected.setdefault(key, []).extend(value)
         pages = int(body.get("meta", {}).get("paging", {}).get("pageCount") or 1)
+        await ctx.billy.page_read(plural, page, pages)
         page += 1
     return collected
 

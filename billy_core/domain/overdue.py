@@ -8,15 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import (
-    ListInput,
-    ListOutput,
-    today,
-    window,
-)
+from billy_core.domain.common import today
 from billy_core.domain.documents import ZERO, BillyId, IsoDate, base_amount, days_overdue, list_with_sideloads
 from billy_core.domain.invoices import invoice_summary
 from billy_core.domain.organization import fetch_organization
+from billy_core.listing import ListInput, ListOutput, window
 from billy_core.money import money, to_decimal
 from billy_core.tools import Tool, ToolOutput
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from billy_core.context import CallContext
-from billy_core.domain.common import GetInput, ListInput, ListOutput, project, text_or_none
+from billy_core.domain.common import text_or_none
 from billy_core.domain.references import (
     BillyId,
     CurrencyCode,
@@ -28,6 +28,7 @@ from billy_core.domain.references import (
     search_window,
 )
 from billy_core.errors import ToolError
+from billy_core.listing import GetInput, ListInput, ListOutput, project
 from billy_core.money import money
 from billy_core.tools import Tool, ToolInput, ToolOutput
 from billy_core.write_safety import new_idempotency_key

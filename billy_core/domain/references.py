@@ -19,8 +19,8 @@ from pydantic_core import PydanticCustomError
 from billy_core.billy.client import singular
 from billy_core.context import CallContext
 from billy_core.danish import validate_ean
-from billy_core.domain.common import ListInput, window
 from billy_core.errors import InvalidArgument, NotFound, ToolError
+from billy_core.listing import ListInput, window
 
 ID_PATTERN = r"^[A-Za-z0-9_:.\-]{1,100}$"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -174,7 +174,7 @@ def export_entries(start: datetime, end: datetime, fmt: str, output: str, no_pro
         async def run(kernel: Any, log: AuditLog) -> int:
             try:
                 store = await log.ready()
-                total = await store.count(since=since, until=until)
+                total = await store.count(Filters(since=since, until=until))
             except Exception as exc:
                 fail(f"cannot read the audit store: {describe(exc)}")
             with tqdm(

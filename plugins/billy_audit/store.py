@@ -217,20 +217,8 @@ class SqlAuditStore:
         async with self.engine.connect() as connection:
             return await connection.run_sync(lambda sync: self.last_signed(sync, table))
 
-    async def count(self, *, since: str | None = None, until: str | None = None) -> int:
+    def _matching(self, query: Any, filters: Filters) -> Any:
         table = self.entries
-        query = sa.select(sa.func.count()).select_from(table)
-        if since is not None:
-            query = query.where(table.c.ts >= since)
-        if until is not None:
-            query = query.where(table.c.ts < until)
-        async with self.engine.connect() as connection:
-            return int((await connection.execute(query)).scalar_one())
-
-    async def recent(self, filters: Filters, limit: int) -> list[StoredEntry]:
-        """Newest first, filtered."""
-        table = self.entries
-        query = sa.select(table)
         for name in ("tool", "principal", "correlation_id", "kind", "outcome"):
             value = getattr(filters, name)
             if value is not None:
@@ -241,10 +229,22 @@ class SqlAuditStore:
             query = query.where(table.c.ts < filters.until)
         if filters.before_seq is not None:
             query = query.where(table.c.seq < filters.before_seq)
-        query = query.order_by(table.c.seq.desc()).limit(limit)
+        return query
+
+    async def recent(self, filters: Filters, limit: int, offset: int = 0) -> list[StoredEntry]:
+        """Newest first, filtered."""
+        table = self.entries
+        query = self._matching(sa.select(table), filters)
+        query = query.order_by(table.c.seq.desc()).limit(limit).offset(offset)
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [_entry(row) for row in rows]
+
+    async def count(self, filters: Filters) -> int:
+        """How many entries match."""
+        query = self._matching(sa.select(sa.func.count()).select_from(self.entries), filters)
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
 
     async def with_prev_hash(self, prev_hash: str) -> list[StoredEntry]:
         """Every entry that claims to follow ``prev_hash`` (used only to explain a broken link)."""

@@ -15,11 +15,17 @@ from billy_audit.store import Filters
 from billy_audit.views import summary
 from billy_core.context import CallContext
 from billy_core.errors import AuditUnavailable, Forbidden
-from billy_core.tools import Tool, ToolInput, ToolOutput
+from billy_core.listing import ListInput, ListOutput, envelope
+from billy_core.tools import Tool
 
 
-class ListAuditLogsInput(ToolInput):
+class ListAuditLogsInput(ListInput):
     limit: int = Field(50, ge=1, le=500, description="How many entries, newest first", examples=[50])
+    fields: list[str] | None = Field(
+        None,
+        description="Only return these fields of each entry (seq is always included)",
+        examples=[["seq", "ts", "tool", "outcome"]],
+    )
     tool: str | None = Field(
         None, max_length=128, description="Only calls of this tool", examples=["approve_invoice"]
     )
@@ -45,13 +51,19 @@ class ListAuditLogsInput(ToolInput):
         None, description="Through this day (Danish time), or before this instant", examples=["2026-11-30"]
     )
     before_seq: int | None = Field(
-        None, ge=1, description="Page on: entries older than this seq", examples=[1000]
+        None,
+        ge=1,
+        description="Only entries older than this seq: pages that new entries do not shift (use "
+        "next_before_seq), instead of offset",
+        examples=[1000],
     )
 
 
-class ListAuditLogsOutput(ToolOutput):
-    entries: list[dict[str, Any]] = Field(description="Entries, newest first; personal data is redacted")
-    next_before_seq: int | None = Field(None, description="Pass as before_seq for the next page")
+class ListAuditLogsOutput(ListOutput):
+    items: list[dict[str, Any]] = Field(description="Entries, newest first; personal data is redacted")
+    next_before_seq: int | None = Field(
+        None, description="Pass as before_seq for the next page (stable while entries are added)"
+    )
 
 
 SETTLE_SECONDS = 2.0
@@ -75,15 +87,14 @@ def list_audit_logs_tool(log: AuditLog, settled: Callable[[], Awaitable[None]]) 
         )
         try:
             store = await log.ready()
-            rows = await store.recent(filters, args.limit + 1)
+            rows = await store.recent(filters, args.limit, args.offset)
+            total = await store.count(filters)
         except Exception as exc:
             raise AuditUnavailable(f"the audit store cannot be read: {describe(exc)}") from None
-        more = len(rows) > args.limit
-        rows = rows[: args.limit]
-        return {
-            "entries": [summary(row) for row in rows],
-            "next_before_seq": rows[-1].seq if more and rows else None,
-        }
+        fields = None if args.fields is None else ["seq", *args.fields]
+        page = envelope([summary(row) for row in rows], total=total, offset=args.offset, fields=fields)
+        page["next_before_seq"] = rows[-1].seq if page["has_more"] and rows else None
+        return page
 
     return Tool(
         name="list_audit_logs",
@@ -91,7 +102,8 @@ def list_audit_logs_tool(log: AuditLog, settled: Callable[[], Awaitable[None]]) 
         description=(
             "Recent entries of the tamper-evident audit trail, newest first: who called which tool, "
             "when, with which (redacted) arguments, the outcome and the Billy records touched. Filter by "
-            "tool, principal, correlation_id, kind, outcome or date; page with before_seq."
+            "tool, principal, correlation_id, kind, outcome or date; page with offset, or with "
+            "before_seq for pages that new entries do not shift."
         ),
         input_model=ListAuditLogsInput,
         output_model=ListAuditLogsOutput,

@@ -104,12 +104,19 @@ async def test_list_audit_logs_filters_and_pages(kernel):
         second = await call(
             kernel, "list_audit_logs", {"limit": 3, "before_seq": first.structured["next_before_seq"]}
         )
+        by_offset = await call(
+            kernel, "list_audit_logs", {"limit": 3, "tool": "list_invoices", "offset": 3, "fields": ["tool"]}
+        )
         by_correlation = await call(kernel, "list_audit_logs", {"correlation_id": "page-2"})
-    seqs = [entry["seq"] for entry in first.structured["entries"]]
+    page = first.structured
+    seqs = [entry["seq"] for entry in page["items"]]
     assert seqs == sorted(seqs, reverse=True) and len(seqs) == 3
-    assert [entry["seq"] for entry in second.structured["entries"]] == [1]
-    assert second.structured["next_before_seq"] is None
-    [only] = by_correlation.structured["entries"]
+    assert (page["total"], page["has_more"], page["next_offset"]) == (4, True, 3)
+    assert [entry["seq"] for entry in second.structured["items"]] == [1]
+    assert second.structured["next_before_seq"] is None and second.structured["has_more"] is False
+    assert by_offset.structured["items"] == [{"seq": 1, "tool": "list_invoices"}]
+    assert by_offset.structured["total"] == 4 and by_offset.structured["next_offset"] is None
+    [only] = by_correlation.structured["items"]
     assert only["correlation_id"] == "page-2" and len(only["hash"]) == 64
 
 
@@ -128,6 +135,6 @@ async def test_a_personal_principal_is_stored_redacted_and_still_found(kernel):
     async with kernel:
         await kernel.call_tool("list_invoices", {"limit": 1}, principal=person, transport="http")
         found = await call(kernel, "list_audit_logs", {"principal": "jens.hansen@example.dk"})
-    [entry] = found.structured["entries"]
+    [entry] = found.structured["items"]
     assert entry["principal"].startswith("[email:") and entry["principal_kind"] == "oauth"
     assert "jens" not in str(entry)

@@ -88,7 +88,7 @@ async def test_personal_data_stays_out_of_the_audit_store_and_the_logs(
         for needle in (emails[0], phones[0], seeded["cpr"][0]):
             await call("list_customers", {"search": needle, "limit": 5})
         listed = await call("list_audit_logs", {"limit": 500})
-    assert len(listed["entries"]) == 2 * (len(phones) + 1) + 3
+    assert len(listed["items"]) == 2 * (len(phones) + 1) + 3
 
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("audit-only.sqlite3*")).decode(
         "utf-8", errors="replace"

@@ -54,6 +54,25 @@ async def test_progress_notifications_reach_the_client_over_streamable_http(make
     assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
 
 
+@pytest.mark.anyio
+async def test_tools_reading_many_pages_report_each_page(make_kernel, billy_sandbox):
+    """list_customers reads every page of customers and of contact persons (7 per page here)."""
+    kernel = make_kernel(api_url=billy_sandbox.api_url, access_token=billy_sandbox.token, page_size=7)
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    with running_http_server(kernel) as base_url:
+        async with Client(f"{base_url}/mcp") as client:
+            result = await client.call_tool("list_customers", {"limit": 1}, progress_callback=on_progress)
+    assert not result.is_error
+    assert [progress for progress, _, _ in seen] == list(range(1, len(seen) + 1))  # only ever grows
+    messages = [message for _, _, message in seen]
+    assert "contacts: page 1 of " in messages[0] and len(messages) >= 2 * 2
+    assert any(message.startswith("contactPersons: page") for message in messages)
+
+
 def test_large_answers_are_gzipped_and_event_streams_never(make_kernel):
     with running_http_server(make_kernel()) as base_url:
         listed = httpx.get(f"{base_url}/api/v1/tools", headers={"Accept-Encoding": "gzip"})
