@@ -76,8 +76,10 @@ def plugins() -> None:
 @reports_startup_errors
 def plugins_list(as_json: bool) -> None:
     """Every plugin: enabled or not, and why not."""
+    from billy_core.plugins import KERNEL_PLUGIN
+
     kernel = build_kernel()
-    records = [record for name, record in sorted(kernel.plugins.records.items()) if name != "kernel"]
+    records = [record for name, record in sorted(kernel.plugins.records.items()) if name != KERNEL_PLUGIN]
     if as_json:
         click.echo(json.dumps([record.as_dict() for record in records], indent=2))
         return
@@ -199,12 +201,14 @@ def sandbox() -> None:
 
 
 def _add_plugin_commands(group: click.Group) -> None:
+    from billy_core.logs import configure_logging
     from billy_core.plugins import PluginSelection, create_plugin_host
 
     try:
         settings = load_kernel_settings()
+        configure_logging(settings)  # every command logs as the settings say, redacted
         selection = PluginSelection.from_settings(settings)
-        host = create_plugin_host(selection)
+        host = create_plugin_host(selection, quiet=True)
     except StartupError:
         return  # the command the user runs reports the problem
     host.hook.register_commands(cli=group)

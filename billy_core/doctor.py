@@ -9,8 +9,9 @@ import anyio
 import click
 
 from billy_core.auth import AuthRequest
-from billy_core.errors import StartupError, ToolError
+from billy_core.errors import ErrorCode, StartupError, ToolError
 from billy_core.kernel import Kernel
+from billy_core.plugins import KERNEL_PLUGIN
 from billy_core.settings import load_kernel_settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -56,7 +57,7 @@ def plugin_findings(kernel: Kernel) -> list[Finding]:
     findings = []
     records = kernel.plugins.records
     for name, record in sorted(records.items()):
-        if name == "kernel":
+        if name == KERNEL_PLUGIN:
             continue
         if record.enabled:
             findings.append(Finding(OK, f"plugin {name}", "enabled"))
@@ -88,13 +89,27 @@ def exposure_findings(kernel: Kernel) -> list[Finding]:
     return []
 
 
+def _billy_fix(exc: ToolError, api_url: str) -> str:
+    """What to do about it, from the operator's side of the error."""
+    if exc.code in (ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.CIRCUIT_OPEN):
+        return (
+            f"check BILLY_API_URL ({api_url}) and that this machine reaches it; for no account at all, "
+            "run `billy-mcp serve --sandbox`"
+        )
+    if exc.code is ErrorCode.FORBIDDEN:
+        return "check BILLY_ACCESS_TOKEN (Billy: Settings -> Access tokens)"
+    return exc.hint or f"check BILLY_API_URL ({api_url}) and BILLY_ACCESS_TOKEN"
+
+
 async def billy_finding(kernel: Kernel) -> Finding:
     principal = (await kernel.authenticate(AuthRequest(transport="stdio"))).principal
     context = kernel.new_context("doctor", principal=principal, transport="doctor")
     try:
         body = await context.billy.request("GET", "/organization")
     except ToolError as exc:
-        return Finding(FAIL, "billy", f"{exc.code.value}: {exc.message}", exc.hint or "check BILLY_API_URL")
+        return Finding(
+            FAIL, "billy", f"{exc.code.value}: {exc.message}", _billy_fix(exc, kernel.settings.api_url)
+        )
     organization = body.get("organization", {})
     return Finding(OK, "billy", f"{kernel.settings.api_url} answers as {organization.get('name')!r}")
 

@@ -40,7 +40,7 @@ from billy_core.health import HealthCheck, Readiness, run_checks
 from billy_core.logs import install_redactor
 from billy_core.metrics import Metrics
 from billy_core.pipeline import Ordered, ToolCall, ToolResult, compose
-from billy_core.plugins import PluginHost, PluginSelection, create_plugin_host
+from billy_core.plugins import KERNEL_PLUGIN, PluginHost, PluginSelection, create_plugin_host
 from billy_core.settings import KernelSettings, load_kernel_settings, load_plugin_settings, read_config_file
 from billy_core.surface import Prompt, Resource
 from billy_core.tools import ToolRegistry
@@ -103,7 +103,7 @@ class Kernel:
 
         host = create_plugin_host(
             selection,
-            extra_plugins=[("kernel", core_plugin), *extra_plugins],
+            extra_plugins=[(KERNEL_PLUGIN, core_plugin), *extra_plugins],
             trace=settings.trace_plugins,
         )
         install_redactor(settings)

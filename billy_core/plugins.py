@@ -21,6 +21,7 @@ from billy_core.errors import StartupError
 
 ENTRY_POINT_GROUP = "billy_mcp.plugins"
 ESSENTIAL_PLUGINS = frozenset({"billy"})
+KERNEL_PLUGIN = "kernel"  # the kernel's own hooks, registered like a plugin but not one to choose
 
 
 @dataclass(slots=True)
@@ -145,12 +146,14 @@ def create_plugin_host(
     *,
     extra_plugins: Sequence[tuple[str, object]] = (),
     trace: bool = False,
+    quiet: bool = False,
 ) -> PluginHost:
-    """The factory: one fresh host per kernel (no import-time global)."""
+    """The factory: one fresh host per kernel (no import-time global). ``quiet``: a second
+    host of the same process (the CLI's, for plugin commands) leaves warnings to the first."""
     host = PluginHost()
     available = {ep.name: ep for ep in plugin_entry_points()} if selection.load_entry_points else {}
-    known = set(available) | {name for name, _ in extra_plugins}
-    _check_selection(selection, known)
+    known = set(available) | {name for name, _ in extra_plugins if name != KERNEL_PLUGIN}
+    _check_selection(selection, known, quiet=quiet)
     explicit = set(selection.enabled or ())
     for name, ep in available.items():
         reason = _blocked_reason(name, selection)
@@ -170,7 +173,7 @@ def create_plugin_host(
     return host
 
 
-def _check_selection(selection: PluginSelection, known: set[str]) -> None:
+def _check_selection(selection: PluginSelection, known: set[str], *, quiet: bool = False) -> None:
     essential_off = ESSENTIAL_PLUGINS.intersection(selection.disabled)
     if essential_off:
         raise StartupError(
@@ -184,7 +187,7 @@ def _check_selection(selection: PluginSelection, known: set[str]) -> None:
             f"(installed: {', '.join(sorted(known)) or 'none'})"
         )
     unknown_disabled = sorted(set(selection.disabled) - known)
-    if unknown_disabled and selection.load_entry_points:
+    if unknown_disabled and selection.load_entry_points and not quiet:
         logger.warning(
             "BILLY_PLUGINS_DISABLED names unknown plugins {} (installed: {}); ignoring them",
             ", ".join(unknown_disabled),

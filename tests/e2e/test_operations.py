@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,24 @@ def test_doctor_fails_clearly_when_billy_refuses_the_token(billy_sandbox):
     result = subprocess.run([BILLY_MCP, "doctor"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 1
     assert "✗ billy: forbidden" in result.stdout and "BILLY_ACCESS_TOKEN" in result.stdout
+
+
+def test_doctor_says_where_to_look_when_billy_is_unreachable():
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**os.environ, "BILLY_API_URL": f"http://127.0.0.1:{port}/v2", "BILLY_ACCESS_TOKEN": "token"}
+    result = subprocess.run([BILLY_MCP, "doctor"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert "✗ billy: upstream_unavailable" in result.stdout
+    assert f"check BILLY_API_URL (http://127.0.0.1:{port}/v2)" in result.stdout
+
+
+def test_cli_commands_log_a_plugin_warning_once_at_the_configured_level():
+    env = {**os.environ, "BILLY_PLUGINS_DISABLED": "nosuch", "BILLY_LOG_LEVEL": "INFO"}
+    result = subprocess.run(
+        [BILLY_MCP, "plugins", "list"], capture_output=True, text=True, env=env, timeout=60
+    )
+    warnings = [line for line in result.stderr.splitlines() if "unknown plugins nosuch" in line]
+    assert len(warnings) == 1 and "kernel" not in warnings[0], result.stderr
+    assert "DEBUG" not in result.stderr
