@@ -252,7 +252,7 @@ def error_body(call: ToolCall, failure: BaseException) -> dict[str, Any]:
 
 
 async def record_upstream(request: UpstreamRequest, call_next: UpstreamNext) -> UpstreamResponse:
-    """Upstream middleware: note each request (method, path, status) and the records a write touched."""
+    """Upstream middleware: note each request (method, path, status) and the records it touched."""
     context = request.call
     if context is None:
         return await call_next(request)
@@ -264,8 +264,8 @@ async def record_upstream(request: UpstreamRequest, call_next: UpstreamNext) -> 
         note_request(context, request, "error", cached=False)
         raise
     note_request(context, request, response.status, cached=response.from_cache)
-    if not request.is_read and response.ok:
-        touch_records(context, request, response.body)
+    if response.ok:  # a read names the one record it fetched; a write, all Billy returned
+        touch_records(context, request, None if request.is_read else response.body)
     return response
 
 
@@ -279,7 +279,8 @@ def note_request(context: Any, request: UpstreamRequest, status: int | str, *, c
 
 
 def touch_records(context: Any, request: UpstreamRequest, body: Any) -> None:
-    """``invoice:<id>`` for the record a write names in its path and for each record Billy returned."""
+    """``invoice:<id>`` for the record a request names in its path, and for each record in
+    ``body`` (what Billy returned to a write)."""
     parts = [part for part in request.path.split("/") if part]
     if len(parts) >= 2:
         context.touch(f"{singular(parts[0])}:{parts[1]}")

@@ -38,8 +38,12 @@ async def test_a_read_leaves_one_entry_with_every_field(kernel):
         assert result.is_error and result.structured["code"] == "not_found"
         listed = await call(kernel, "list_invoices", {"limit": 2}, correlation_id="read-2")
         assert not listed.is_error
+        invoice_id = listed.structured["items"][0]["id"]
+        opened = await call(kernel, "get_invoice", {"invoice_id": invoice_id}, correlation_id="read-3")
+        assert not opened.is_error
         [missing] = await entries(kernel, "read-1")
         [entry] = await entries(kernel, "read-2")
+        [one] = await entries(kernel, "read-3")
     assert missing["outcome"] == "not_found" and missing["error"]["code"] == "not_found"
     assert entry["kind"] == "read" and entry["outcome"] == "ok" and entry["tool"] == "list_invoices"
     assert entry["principal"] == "local" and entry["transport"] == "memory"
@@ -48,6 +52,8 @@ async def test_a_read_leaves_one_entry_with_every_field(kernel):
     assert entry["organization_id"] and entry["ts"].endswith("Z") and entry["key_version"] == "v1"
     assert isinstance(entry["seq"], int) and "." in entry["duration_ms"]
     assert "result" not in entry  # reads keep arguments and outcome, not the data read
+    assert entry["records"] == []  # a list names no single record
+    assert one["records"] == [f"invoice:{invoice_id}"] and missing["records"] == []
 
 
 async def test_a_write_commits_its_intent_before_the_handler_runs(kernel):
