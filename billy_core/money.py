@@ -15,6 +15,8 @@ class NotMoneyError(ValueError):
 def to_decimal(value: object) -> Decimal:
     """Read an int, str or Decimal as Decimal; floats are refused (they are not exact)."""
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise NotMoneyError(f"{value!r} is not a finite number")
         return value
     if isinstance(value, bool) or isinstance(value, float):
         raise NotMoneyError(f"{value!r} is not an exact amount; pass a string or Decimal")
@@ -36,7 +38,13 @@ def round2(value: Decimal) -> Decimal:
 
 def money(value: object) -> str:
     """The two-decimal string used for money in every tool result: ``"375.00"``."""
-    return str(round2(to_decimal(value)))
+    if type(value) is Decimal and value.is_finite():  # Billy's amounts, parsed: the common case
+        cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    else:
+        cents = round2(to_decimal(value))
+    if cents.is_signed() and not cents:  # -0.004 rounds to -0.00: money has no negative zero
+        cents = cents.copy_abs()
+    return str(cents)
 
 
 def whole_kroner(value: object) -> str:

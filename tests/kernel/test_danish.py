@@ -17,7 +17,7 @@ from billy_core.danish import (
     validate_ean,
     validate_eu_vat,
 )
-from billy_core.money import format_dkk, round2
+from billy_core.money import NotMoneyError, format_dkk, money, round2
 
 # Erhvervsstyrelsen's worked example. Weights 2,7,6,5,4,3,2,1 over 1 3 7 4 8 1 3 6:
 # 2 + 21 + 42 + 20 + 32 + 3 + 6 + 6 = 132 = 12 × 11, so the sum is 0 mod 11.
@@ -127,3 +127,31 @@ def test_danish_amount_formatting_reads_back_as_the_rounded_amount(amount):
     text = format_dkk(amount)
     assert text.endswith(" kr.")
     assert _read_danish_amount(text) == round2(amount)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("375"), "375.00"),
+        (Decimal("2.675"), "2.68"),  # half up, as Billy rounds
+        (Decimal("-0.005"), "-0.01"),
+        (Decimal("-0.004"), "0.00"),  # no negative zero
+        (Decimal("-0"), "0.00"),
+        (Decimal("1E+3"), "1000.00"),
+        (1234, "1234.00"),
+        ("12.5", "12.50"),
+    ],
+)
+def test_money_is_a_two_decimal_string_rounded_half_up(value, expected):
+    assert money(value) == expected
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**9), max_value=10**9))
+def test_money_from_a_decimal_equals_money_from_its_text(amount):
+    assert money(amount) == money(str(amount))
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), 1.5, True, "abc"])
+def test_money_refuses_what_is_not_an_exact_finite_amount(value):
+    with pytest.raises(NotMoneyError):
+        money(value)
