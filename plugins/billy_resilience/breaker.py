@@ -42,6 +42,10 @@ def outcome_code(failed: bool, slow: bool) -> str:
     return str(int(failed) + 2 * int(slow))
 
 
+def is_failed(code: str) -> bool:
+    return code in (FAILED, SLOW_FAILED)
+
+
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
     window_size: int = 50

@@ -6,7 +6,7 @@ a rate-limit slot, and a request's outcome is counted once."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -15,7 +15,7 @@ from loguru import logger
 
 from billy_core.errors import CircuitOpen, RateLimited, ToolError, UpstreamUnavailable
 from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse, UpstreamTransportError
-from billy_resilience.breaker import OK, Admission, BreakerConfig, State, outcome_code
+from billy_resilience.breaker import OK, Admission, BreakerConfig, State, is_failed, outcome_code
 from billy_resilience.metrics import ResilienceMetrics
 from billy_resilience.settings import ResilienceSettings
 from billy_resilience.stores import BreakerStore, RateStore
@@ -42,12 +42,11 @@ class _Tracked:
     organization: str = ""
     group: str = ""
     last: str | None = None  # the outcome code of the last attempt Billy answered
-    last_failed: bool = False
     failures: str = ""  # the outcome codes of every failed attempt
 
-    def answered(self, code: str, failed: bool) -> None:
-        self.last, self.last_failed = code, failed
-        if failed:
+    async def answered(self, code: str) -> None:
+        self.last = code
+        if is_failed(code):
             self.failures += code
 
 
@@ -114,7 +113,7 @@ class BreakerLayer:
         """A request that ended well counts once, as its last attempt; one that failed counts
         every failed attempt (an outage opens the circuit as fast as counting attempts would)."""
         assert tracked.key is not None and tracked.last is not None
-        code = tracked.failures if tracked.last_failed else tracked.last
+        code = tracked.failures if is_failed(tracked.last) else tracked.last
         await self._record(tracked.key, tracked.organization, tracked.group, code, False)
 
     def _code(self, failed: bool, seconds: float) -> str:
@@ -128,24 +127,7 @@ class BreakerLayer:
         if tracked is None or admission.probe:  # a half-open probe's first answer decides
             return await self._attempt_recorded(request, call_next, key, organization, group, admission)
         tracked.key, tracked.organization, tracked.group = key, organization, group
-        started = time.monotonic()
-        try:
-            response = await call_next(request)
-        except UpstreamTransportError as exc:
-            if exc.kind != "deadline":  # a deadline error was never sent: it says nothing
-                tracked.answered(self._code(True, time.monotonic() - started), True)
-            raise
-        except ToolError:  # an inner refusal (rate limit, bulkhead): not an outcome
-            raise
-        except BaseException:
-            seconds = time.monotonic() - started
-            if seconds >= self.slow_seconds:  # cancelled after hanging past the slow threshold
-                tracked.answered(self._code(True, seconds), True)
-            raise
-        seconds = response.elapsed or time.monotonic() - started
-        failed = is_failure(response.status)
-        tracked.answered(self._code(failed, seconds), failed)
-        return response
+        return await self._attempt(request, call_next, tracked.answered)
 
     async def _attempt_recorded(
         self,
@@ -157,33 +139,44 @@ class BreakerLayer:
         admission: Admission,
     ) -> UpstreamResponse:
         """This attempt is an outcome of its own (a probe, or the gate without the recorder)."""
+        heard = False
+
+        async def record(code: str) -> None:
+            nonlocal heard
+            heard = True
+            await self._record(key, organization, group, code, admission.probe)
+
+        try:
+            return await self._attempt(request, call_next, record)
+        finally:
+            if not heard:  # nothing said about Billy: give the call's place back
+                with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
+                    await self.store.release(key, admission.probe)
+
+    async def _attempt(
+        self, request: UpstreamRequest, call_next: UpstreamNext, answered: Callable[[str], Awaitable[None]]
+    ) -> UpstreamResponse:
+        """One attempt; ``answered`` gets its outcome code when it says something about Billy."""
         started = time.monotonic()
         try:
             response = await call_next(request)
         except UpstreamTransportError as exc:
-            if exc.kind == "deadline":  # never sent: says nothing about Billy
-                await self.store.release(key, admission.probe)
-            else:
-                code = self._code(True, time.monotonic() - started)
-                await self._record(key, organization, group, code, admission.probe)
+            if exc.kind != "deadline":  # a deadline error was never sent: it says nothing
+                await answered(self._code(True, time.monotonic() - started))
             raise
         except ToolError:  # an inner refusal (rate limit, bulkhead): not an outcome
-            await self.store.release(key, admission.probe)
             raise
         except BaseException:
             # Cancelled (the call's deadline, a client gone): no outcome, unless it had already
             # run past the slow-call threshold, which says Billy is hanging.
-            with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
-                seconds = time.monotonic() - started
-                if seconds >= self.slow_seconds:
-                    await self._record(key, organization, group, self._code(True, seconds), admission.probe)
-                else:
-                    await self.store.release(key, admission.probe)
+            seconds = time.monotonic() - started
+            if seconds >= self.slow_seconds:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(SHIELD_SECONDS):
+                    await answered(self._code(True, seconds))
             raise
         # Billy's own time (the HTTP exchange), not the wait for a rate-limit slot
         seconds = response.elapsed or time.monotonic() - started
-        code = self._code(is_failure(response.status), seconds)
-        await self._record(key, organization, group, code, admission.probe)
+        await answered(self._code(is_failure(response.status), seconds))
         return response
 
     async def _admit(self, key: str, organization: str, group: str) -> Admission:
