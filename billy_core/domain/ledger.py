@@ -10,15 +10,16 @@ finds the first entry even on another server instance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from billy_core.billy.client import MAX_PAGE_SIZE
 from billy_core.context import CallContext
-from billy_core.domain.common import by_id, text_or_none
+from billy_core.domain.common import text_or_none
+from billy_core.domain.documents import list_with_sideloads
 from billy_core.domain.references import (
     Amount,
     BillyId,
@@ -172,23 +173,6 @@ class ListBankPaymentsInput(ListInput):
         return self
 
 
-async def all_pages(ctx: CallContext, plural: str, query: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
-    """Every page of a list with its sideloads: {plural: [...], "contacts": [...], ...}."""
-    collected: dict[str, list[Any]] = {plural: []}
-    page, pages = 1, 1
-    while page <= pages:
-        body = await ctx.billy.request(
-            "GET", f"/{plural}", query=(*query, ("page", str(page)), ("pageSize", "1000"))
-        )
-        for key, value in body.items():
-            if isinstance(value, list):
-                collected.setdefault(key, []).extend(value)
-        pages = int(body.get("meta", {}).get("paging", {}).get("pageCount") or 1)
-        await ctx.billy.page_read(plural, page, pages)
-        page += 1
-    return collected
-
-
 def payment_summary(
     payment: dict[str, Any], contacts: dict[str, dict[str, Any]], accounts: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
@@ -238,12 +222,13 @@ async def list_bank_payments(args: ListBankPaymentsInput, ctx: CallContext) -> d
     ):
         if value is not None:
             await get_or_not_found(ctx, plural, value, field=field, what=what)
-    pages = await all_pages(
-        ctx, "bankPayments", (("include", "bankPayment.associations:embed,bankPayment.contact:sideload"),)
+    include = "bankPayment.associations:embed,bankPayment.contact:sideload"
+    records, sideloads = await list_with_sideloads(
+        ctx, "bankPayments", (("include", include), ("pageSize", str(MAX_PAGE_SIZE)))
     )
-    contacts = by_id(pages.get("contacts", []))
+    contacts = sideloads.get("contacts", {})
     accounts = await records_by_id(ctx, "accounts")
-    payments = [payment_summary(payment, contacts, accounts) for payment in pages["bankPayments"]]
+    payments = [payment_summary(payment, contacts, accounts) for payment in records]
     chosen = [payment for payment in payments if payment_matches(payment, args)]
     chosen.sort(
         key=lambda payment: (payment["entry_date"] or "", payment["id"]), reverse=args.order == "desc"
