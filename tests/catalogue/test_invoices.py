@@ -388,12 +388,8 @@ async def test_each_approval_preview_promises_the_number_billy_will_give(tools, 
     old number in a later preview, whether they went through this server or not."""
 
     async def approve(call, invoice_id):
-        preview = await call.ok("approve_invoice", {"invoice_id": invoice_id})
-        approved = await call.ok(
-            "approve_invoice",
-            {"invoice_id": invoice_id, "confirmation_ticket": preview["confirmation_ticket"]},
-        )
-        return preview["preview"]["expected_invoice_no"], approved["invoice_no"]
+        preview, approved = await confirmed(call, "approve_invoice", {"invoice_id": invoice_id})
+        return preview["expected_invoice_no"], approved["invoice_no"]
 
     async with tools() as call:
         await call.ok("get_organization", {})  # the organization is in the cache now
