@@ -9,7 +9,8 @@ through three kernels on the sandbox, rounds interleaved:
 * ``cache L1`` (and ``cache L1+L2`` with ``--redis``): the cache plugin answering from L1,
   checking tag versions locally or in Redis.
 
-``cache - perfect`` is the cost of a hit: key, tag versions, the L1 copy, metrics.
+``cache - perfect`` is the cost of a hit: key, tag versions, metrics (L1 hands out the stored,
+read-only answer itself, as the stub does).
 
     .venv/bin/python benchmarks/cache_hit_cost.py [--calls 300] [--rounds 5] [--redis URL]
 """

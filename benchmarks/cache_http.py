@@ -9,10 +9,11 @@ Two server processes on loopback:
 
 The load generator is the SDK's ``Client`` in this process. Latency: sequential calls,
 rounds interleaved between the servers, p50 and p99 of every call. Throughput: N concurrent
-clients each calling in a loop for a fixed time, servers alternated, calls per second.
+clients each calling in a loop for a fixed time, servers alternated; the median of the paired
+ratios (one repeat runs every server back to back) and their range.
 Every figure is reported as a ratio billy-mcp / bare measured in the same run.
 
-    .venv/bin/python benchmarks/cache_http.py [--calls 300] [--rounds 6] [--seconds 5] [--redis URL] [--no-gzip]
+    .venv/bin/python benchmarks/cache_http.py [--calls 300] [--rounds 6] [--seconds 5] [--repeats 3] [--redis URL] [--no-gzip]
 """
 
 from __future__ import annotations
@@ -184,6 +185,13 @@ async def throughput(url: str, clients: int, options: argparse.Namespace) -> flo
     return done / (time.monotonic() - started)
 
 
+def paired_ratios(ours: list[float], theirs: list[float]) -> str:
+    """The median of the repeat-by-repeat ratios and their range: runs of one repeat are
+    back to back, so a slower minute of the shared host slows both sides of a ratio."""
+    ratios = [mine / other for mine, other in zip(ours, theirs, strict=True)]
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -208,16 +216,19 @@ async def measure(servers: dict[str, str], options: argparse.Namespace) -> None:
         )
     print("(ratio = billy-mcp / that server; target <= 1.3x)")
 
-    print(f"\nthroughput ({options.seconds:g} s per run, 2 runs per server alternated, best run)")
-    print(f"{'clients':>7} " + " ".join(f"{name + '/s':>16}" for name in servers) + "  ratios")
+    print(
+        f"\nthroughput ({options.seconds:g} s per run; {options.repeats} repeats, each running every"
+        " server once, back to back)"
+    )
+    print(f"{'clients':>7} " + " ".join(f"{name + '/s':>16}" for name in servers) + "  ratio: median (range)")
     for clients in options.clients:
         rates: dict[str, list[float]] = {name: [] for name in servers}
-        for _ in range(2):
+        for _ in range(options.repeats):
             for name, url in servers.items():
                 rates[name].append(await throughput(url, clients, options))
-        best = {name: max(values) for name, values in rates.items()}
-        ratios = ", ".join(f"{best['billy-mcp'] / best[name]:.2f}x {name}" for name in bares)
-        print(f"{clients:>7} " + " ".join(f"{best[name]:>16.0f}" for name in servers) + f"  {ratios}")
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        ratios = ", ".join(f"{paired_ratios(rates['billy-mcp'], rates[name])} {name}" for name in bares)
+        print(f"{clients:>7} " + " ".join(f"{medians[name]:>16.0f}" for name in servers) + f"  {ratios}")
     print("(ratio = billy-mcp / that server; target >= 0.8x, and >= 100 calls/s)")
 
 
@@ -228,6 +239,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per server and client count")
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--tool", default="list_invoices")
     parser.add_argument("--arguments", type=json.loads, default={"limit": 20, "payment_status": "unpaid"})

@@ -22,34 +22,35 @@ from billy_cache.entry import CacheEntry, CacheKey
 from billy_cache.memory import ENTRY_OVERHEAD_BYTES, MemoryTier
 from billy_cache.settings import CacheSettings
 
+from billy_core.frozen import freeze
 from billy_core.jsonutil import loads_exact
 
 
-def answers(sandbox: Any) -> list[Any]:
-    """A spread of real answers, small to large (parsed exactly as the Billy client does)."""
+def answers(sandbox: Any) -> list[bytes]:
+    """A spread of real answers, small to large, as Billy sends them."""
     headers = {"X-Access-Token": sandbox.token}
     found = []
     with httpx.Client(base_url=sandbox.api_url + "/", headers=headers) as client:
         for size in (1, 5, 10, 20, 50, 100):
             for page in (1, 2, 3):
                 params = {"pageSize": size, "page": page, "include": "invoice.contact:sideload"}
-                found.append(loads_exact(client.get("invoices", params=params).content))
-                found.append(
-                    loads_exact(client.get("contacts", params={"pageSize": size, "page": page}).content)
-                )
+                found.append(client.get("invoices", params=params).content)
+                found.append(client.get("contacts", params={"pageSize": size, "page": page}).content)
         for invoice in loads_exact(client.get("invoices", params={"pageSize": 40}).content)["invoices"]:
             query = {"include": "invoice.lines:embed,invoice.contact:sideload"}
-            found.append(loads_exact(client.get(f"invoices/{invoice['id']}", params=query).content))
+            found.append(client.get(f"invoices/{invoice['id']}", params=query).content)
     return found
 
 
-async def fill(tier: MemoryTier, bodies: list[Any], limit: int) -> int:
-    """Put distinct keys until L1 has evicted twice what it holds (or ``limit`` puts)."""
+async def fill(tier: MemoryTier, bodies: list[bytes], limit: int) -> int:
+    """Put distinct keys until L1 has evicted twice what it holds (or ``limit`` puts). Each
+    put parses its answer, as the client does for every request, so entries share nothing."""
     index = 0
     while index < limit and (tier.evictions == 0 or tier.evictions < 2 * len(tier)):
         text = f"billy:cache:{{org}}:e:invoices:tok:abcdef0123456789:{index:032x}"
         key = CacheKey("org", "tok:abcdef0123456789", "invoices", f"{index:032x}", text)
-        await tier.put(key, CacheEntry(bodies[index % len(bodies)], time.time(), ("a1b2c3d4.1",)), 3600)
+        body = freeze(loads_exact(bodies[index % len(bodies)]))
+        await tier.put(key, CacheEntry(body, time.time(), ("a1b2c3d4.1",)), 3600)
         index += 1
     return index
 
@@ -68,7 +69,7 @@ def main() -> None:
         bodies = answers(sandbox)
     settings = CacheSettings(memory_max_bytes=options.max_bytes, memory_max_entries=options.max_entries)
     tier = MemoryTier(settings=settings)
-    sizes = sorted(len(CacheEntry(body, 0, ()).wire()) for body in bodies)
+    sizes = sorted(len(body) for body in bodies)
     anyio.run(fill, MemoryTier(settings=settings), bodies, 10)  # imports and one-off allocations first
     gc.collect()
     tracemalloc.start()
@@ -86,7 +87,7 @@ def main() -> None:
     print(f"bound: {options.max_bytes / 2**20:.1f} MiB and {options.max_entries} entries")
     print(f"after {puts} puts: {len(tier)} entries held, {tier.evictions} evicted")
     print(
-        f"accounted by L1 (pickled bodies + keys + {ENTRY_OVERHEAD_BYTES} B per entry): {tier.bytes / 2**20:.2f} MiB"
+        f"accounted by L1 (bodies as held + keys + {ENTRY_OVERHEAD_BYTES} B per entry): {tier.bytes / 2**20:.2f} MiB"
     )
     print(
         f"held according to tracemalloc: {held / 2**20:.2f} MiB (peak while filling {peak / 2**20:.2f} MiB)"

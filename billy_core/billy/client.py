@@ -22,6 +22,7 @@ from billy_core.auth import BillyCredential, CredentialResolver
 from billy_core.billy.errors import error_from_response, error_from_transport
 from billy_core.context import CallContext, Principal
 from billy_core.errors import Forbidden, InvalidArgument, UpstreamUnavailable
+from billy_core.frozen import freeze
 from billy_core.jsonutil import dumps_exact, loads_exact
 from billy_core.metrics import Metrics
 from billy_core.reconcile import READ_BACK_SINCE, read_back_for
@@ -150,9 +151,11 @@ class BillyPool:
             kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "dropped"
             raise UpstreamTransportError(str(exc) or type(exc).__name__, kind=kind, maybe_sent=True) from exc
         elapsed = self._count(request, str(response.status_code), started)
+        body = _parse_body(response)
         answer = UpstreamResponse(
             status=response.status_code,
-            body=_parse_body(response),
+            # Answers to reads are read-only, cached or not: a cache may share them.
+            body=freeze(body) if request.method == "GET" else body,
             headers=dict(response.headers),
             elapsed=elapsed,
         )

@@ -356,7 +356,7 @@ def _demote_other_primaries(plan: PersonPlan, persons: list[dict[str, Any]]) -> 
 
 async def update_contact(args: UpdateContactInput, ctx: CallContext) -> dict[str, Any]:
     contact = await fetch_contact(ctx, args.customer_id, live=True)
-    persons: list[dict[str, Any]] = contact.pop("contactPersons", [])
+    persons: list[dict[str, Any]] = list(contact.get("contactPersons", []))
     problems = Problems()
     country = (args.country or contact.get("countryId") or "DK").upper()
     registration = check_registration(args.cvr, country, problems)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from billy_core.frozen import freeze
 from billy_core.jsonutil import dumps_exact, loads_exact
 from billy_core.upstream import UpstreamRequest
 
@@ -94,7 +95,7 @@ class CacheEntry:
             raise ValueError(f"unknown cache entry format {magic!r}")
         meta = loads_exact(header)
         return cls(
-            body=loads_exact(body),
+            body=freeze(loads_exact(body)),
             stored_at=float(meta["t"]),
             versions=tuple(str(v) for v in meta["v"]),
             status=int(meta["s"]),

@@ -1,15 +1,16 @@
 """L1: an in-process LRU bounded by entries and by bytes, and process-local tag versions.
 
-Bodies are kept pickled: a hit hands every caller its own copy (a handler that edits Billy's
-body cannot corrupt the cache), and the byte bound counts real bytes. Pickle is only ever
-read back from this process's own memory; the shared tiers store JSON.
+Bodies are kept as the read-only trees the client hands out (``billy_core.frozen``): a hit
+gives every caller the same body without copying it, and a handler that tries to change it
+fails instead of corrupting the cache. The byte bound counts what Python holds for each body
+(measured once, when it is stored). The shared tiers store JSON.
 """
 
 from __future__ import annotations
 
 import itertools
-import pickle
 import secrets
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from typing import Any
 from billy_cache.entry import CacheEntry, CacheKey
 from billy_cache.settings import CacheSettings
 from billy_cache.tiers import CacheTier
+from billy_core.frozen import freeze
 
 # Per-entry bookkeeping beyond the body (key string, slot object, dict and list slots),
 # measured with tracemalloc in benchmarks/cache_memory.py and rounded up.
@@ -27,12 +29,29 @@ ENTRY_OVERHEAD_BYTES = 400
 
 @dataclass(slots=True)
 class _Slot:
-    body: bytes
-    stored_at: float
-    versions: tuple[str, ...]
-    status: int
+    entry: CacheEntry
     expires_at: float
     size: int
+
+
+def held_bytes(body: Any) -> int:
+    """What Python holds for a JSON tree: every container, string and number, each object
+    once (the parser shares repeated keys)."""
+    seen: set[int] = set()
+    total = 0
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
 
 
 class MemoryTier(CacheTier):
@@ -65,8 +84,7 @@ class MemoryTier(CacheTier):
     def get_now(
         self, text: str, accept: Callable[[float, tuple[str, ...]], bool] | None = None
     ) -> CacheEntry | None:
-        """The entry under ``text`` (a fresh copy of its body); with ``accept``, ``None``
-        unless ``accept(stored_at, versions)``, decided before the body is unpickled."""
+        """The entry under ``text``; with ``accept``, ``None`` unless ``accept(stored_at, versions)``."""
         slot = self._slots.get(text)
         if slot is None:
             return None
@@ -74,21 +92,21 @@ class MemoryTier(CacheTier):
             self._drop(text)
             return None
         self._slots.move_to_end(text)
-        if accept is not None and not accept(slot.stored_at, slot.versions):
+        entry = slot.entry
+        if accept is not None and not accept(entry.stored_at, entry.versions):
             return None
-        return CacheEntry(pickle.loads(slot.body), slot.stored_at, slot.versions, slot.status)
+        return entry
 
     async def put(self, key: CacheKey, entry: CacheEntry, keep_seconds: float) -> None:
         self.put_now(key.text, entry, keep_seconds)
 
     def put_now(self, text: str, entry: CacheEntry, keep_seconds: float) -> None:
-        body = pickle.dumps(entry.body, protocol=pickle.HIGHEST_PROTOCOL)
-        size = len(body) + len(text) + ENTRY_OVERHEAD_BYTES
+        entry = CacheEntry(freeze(entry.body), entry.stored_at, entry.versions, entry.status)
+        size = held_bytes(entry.body) + len(text) + ENTRY_OVERHEAD_BYTES
         self._drop(text)
         if size > min(self.max_bytes, self.settings.max_entry_bytes):
             return
-        expires_at = entry.stored_at + keep_seconds
-        self._slots[text] = _Slot(body, entry.stored_at, entry.versions, entry.status, expires_at, size)
+        self._slots[text] = _Slot(entry, entry.stored_at + keep_seconds, size)
         self.bytes += size
         while len(self._slots) > self.max_entries or self.bytes > self.max_bytes:
             oldest = next(iter(self._slots))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -80,12 +79,6 @@ class Read:
 
 def cached_response(entry: CacheEntry) -> UpstreamResponse:
     return UpstreamResponse(status=entry.status, body=entry.body, from_cache=True)
-
-
-def private_copy(response: UpstreamResponse) -> UpstreamResponse:
-    """A coalesced caller's own copy of a shared answer's body."""
-    body = pickle.loads(pickle.dumps(response.body, protocol=pickle.HIGHEST_PROTOCOL))
-    return replace(response, body=body)
 
 
 class ReadThroughCache:
@@ -158,7 +151,7 @@ class ReadThroughCache:
         if not shared:
             return answer
         self.metrics.save("coalesced")
-        return replace(answer, response=private_copy(answer.response))
+        return answer  # bodies are read-only (billy_core.frozen): callers share them
 
     async def _resolve(self, read: Read) -> Answer:
         entry, revalidate = await self._lookup(read, self.tiers)

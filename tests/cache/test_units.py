@@ -19,6 +19,7 @@ from billy_cache.settings import DEFAULT_RELATED, CacheSettings
 from redis.crc import key_slot
 
 from billy_core.errors import StartupError
+from billy_core.frozen import freeze, thaw
 from billy_core.metrics import Metrics
 from billy_core.settings import load_plugin_settings
 from billy_core.upstream import UpstreamRequest, UpstreamResponse
@@ -137,14 +138,20 @@ async def test_l1_is_bounded_by_bytes_and_refuses_oversized_answers():
 
 
 @pytest.mark.anyio
-async def test_l1_hands_every_caller_its_own_copy_and_forgets_expired_entries():
+async def test_l1_shares_one_read_only_body_and_forgets_expired_entries():
     tier = MemoryTier(settings=CacheSettings())
     await tier.put(key("a"), CacheEntry({"items": [1, 2]}, time.time(), ()), 60)
     first = await tier.get(key("a"))
     assert first is not None
-    first.body["items"].append(3)
+    with pytest.raises(TypeError, match="read-only"):
+        first.body["items"].append(3)
+    with pytest.raises(TypeError, match="read-only"):
+        first.body["items"] = []
     second = await tier.get(key("a"))
-    assert second is not None and second.body == {"items": [1, 2]}
+    assert second is not None and second.body == {"items": [1, 2]} and second.body is first.body
+    mine = thaw(second.body)
+    mine["items"].append(3)  # a caller changes its own copy
+    assert (await tier.get(key("a"))).body == {"items": [1, 2]}
     await tier.put(key("old"), CacheEntry({}, time.time() - 100, ()), 60)
     assert await tier.get(key("old")) is None and len(tier) == 1
 
@@ -416,30 +423,39 @@ async def test_an_answer_fetched_while_an_invalidation_is_unsent_is_not_stored()
 
 
 @pytest.mark.anyio
-async def test_l1_unpickles_only_what_it_answers_and_a_miss_reads_versions_once(monkeypatch):
-    import pickle
-
+async def test_hits_and_coalesced_callers_share_the_body_and_a_miss_reads_versions_once():
     tags = FlakyTags()
     cache, _ = l1_cache(tags)
-    billy = Billy()
-    await cache(request(), billy)
-    loads = 0
-    real = pickle.loads
+    fetches = 0
 
-    def counting(data: bytes) -> Any:
-        nonlocal loads
-        loads += 1
-        return real(data)
+    async def billy(upstream: UpstreamRequest) -> UpstreamResponse:
+        nonlocal fetches
+        fetches += 1
+        await anyio.sleep(0.01)
+        return UpstreamResponse(200, freeze({"invoices": [{"id": "i1"}]}))  # as the client's GETs are
 
-    monkeypatch.setattr(pickle, "loads", counting)
-    assert (await cache(request(), billy)).from_cache
-    assert loads == 1
+    fetched = await cache(request(), billy)
+    hit = await cache(request(), billy)
+    assert hit.from_cache and hit.body is fetched.body  # no copy per hit: the body is read-only
+    with pytest.raises(TypeError, match="read-only"):
+        hit.body["invoices"].clear()
+
     await tags.bump("org1", ["invoices"])
-    loads, tags.reads = 0, 0
+    tags.reads = 0
     miss = await cache(request(), billy)
-    assert not miss.from_cache
-    assert loads == 1  # only the lookup that may answer from it (stale-if-error) decodes it
+    assert not miss.from_cache and fetches == 2
     assert tags.reads == 1  # storing the answer does not ask for the versions again
+
+    await tags.bump("org1", ["invoices"])
+    answers: list[UpstreamResponse] = []
+
+    async def read() -> None:
+        answers.append(await cache(request(), billy))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(read)
+    assert fetches == 3 and len({id(answer.body) for answer in answers}) == 1  # coalesced, not copied
 
 
 # ---------------------------------------------------------------------- background work
