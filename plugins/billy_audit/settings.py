@@ -46,8 +46,11 @@ class AuditSettings(BaseModel):
         100_000, ge=1, description="Read entries waiting for the store before the oldest is dropped"
     )
     read_retry_seconds: float = Field(1.0, gt=0, description="Pause before retrying queued read entries")
+    # Short: a long gather makes fewer but bigger batches, and a call arriving during one waits
+    # for it (p99 of a cached read over HTTP: 1.5x the bare SDK server at 50 ms, 1.2x at 5 ms).
+    # Under load entries still batch: they queue while the previous batch is written.
     read_gather_seconds: float = Field(
-        0.05, ge=0, description="How long queued read entries gather before they are written in one batch"
+        0.005, ge=0, description="How long queued read entries gather before they are written in one batch"
     )
     store_timeout_seconds: float = Field(5.0, gt=0, description="Give up on one append after this long")
     fiscal_year_end_month: int | None = Field(
