@@ -267,13 +267,11 @@ class SqlAuditStore:
 class SqliteAuditStore(SqlAuditStore):
     """SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before the head is read.
 
-    Writes use plain (sync) connections to the same file, so that a transaction is one call
-    rather than a thread hop per statement (most of an append's cost through aiosqlite):
-
-    * a flushed commit (a write's entries) runs in a worker thread, as it waits for the disk;
-    * an unflushed one (a read's entry: WAL, ``synchronous=NORMAL``, tens of microseconds) runs
-      right here, on a connection that never waits for a lock: if another process holds the
-      write lock it fails at once and the transaction goes to the worker thread, which waits.
+    Writes use a plain (sync) connection to the same file, so that a transaction is one thread
+    hop rather than one per statement (most of an append's cost through aiosqlite). Every
+    transaction runs in a worker thread, flushed (a write's intent) or not (a batch of read
+    entries): run on the event loop, a batch held up every call that arrived meanwhile (p99 of a
+    cached read over HTTP 4.0-4.6 ms against 3.6-3.9 ms in a worker thread, throughput the same).
     """
 
     name = "sqlite"
@@ -286,13 +284,12 @@ class SqliteAuditStore(SqlAuditStore):
         self._sync_engine = sa.create_engine(
             url, poolclass=NullPool, connect_args={"check_same_thread": False}
         )
-        self._waiting: sa.Connection | None = None  # waits up to busy_timeout for the lock
-        self._prompt: sa.Connection | None = None  # never waits
+        self._writer: sa.Connection | None = None  # waits up to busy_timeout for the lock
 
-    def _connect(self, busy_timeout: float) -> sa.Connection:
+    def _connect(self) -> sa.Connection:
         connection = self._sync_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             if self.wal:
                 try:
                     connection.exec_driver_sql("PRAGMA journal_mode=WAL")
@@ -305,11 +302,8 @@ class SqliteAuditStore(SqlAuditStore):
             raise
         return connection
 
-    def _run(self, work: Callable[[sa.Connection], T], durable: bool, prompt: bool) -> T:
-        if prompt:
-            connection = self._prompt = self._prompt or self._connect(0.0)
-        else:
-            connection = self._waiting = self._waiting or self._connect(self.busy_timeout)
+    def _run(self, work: Callable[[sa.Connection], T], durable: bool) -> T:
+        connection = self._writer = self._writer or self._connect()
         flush = durable and self.wal
         if flush:
             connection.exec_driver_sql("PRAGMA synchronous=FULL")
@@ -328,20 +322,12 @@ class SqliteAuditStore(SqlAuditStore):
         return result
 
     async def _transact(self, work: Callable[[sa.Connection], T], durable: bool) -> T:
-        if not durable:
-            try:
-                return self._run(work, durable, prompt=True)
-            except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-        return await anyio.to_thread.run_sync(self._run, work, durable, False)
+        return await anyio.to_thread.run_sync(self._run, work, durable)
 
     async def _close_writer(self) -> None:
-        for name in ("_prompt", "_waiting"):
-            connection = getattr(self, name)
-            setattr(self, name, None)
-            if connection is not None:
-                await anyio.to_thread.run_sync(connection.close)
+        connection, self._writer = self._writer, None
+        if connection is not None:
+            await anyio.to_thread.run_sync(connection.close)
 
     async def dispose(self) -> None:
         await self.close_writer()
