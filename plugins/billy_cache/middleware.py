@@ -41,6 +41,7 @@ from billy_cache.settings import CacheSettings
 from billy_cache.tiers import CacheTier, FetchLock, TagStore
 from billy_core.context import Freshness
 from billy_core.errors import ToolError
+from billy_core.frozen import freeze
 from billy_core.upstream import UpstreamNext, UpstreamRequest, UpstreamResponse, UpstreamTransportError
 
 WARM_TRANSPORT = "cache-warm"
@@ -330,6 +331,9 @@ class ReadThroughCache:
         if not response.ok:
             self.metrics.fetched("error")
             return Answer(response)
+        # The client's GET answers are frozen already (this is then a type check); an answer a
+        # middleware made up is frozen here, as coalesced callers and L1 share it.
+        response = replace(response, body=freeze(response.body))
         await self._store(read, response, started)
         return Answer(response)
 

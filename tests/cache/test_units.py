@@ -19,7 +19,7 @@ from billy_cache.settings import DEFAULT_RELATED, CacheSettings
 from redis.crc import key_slot
 
 from billy_core.errors import StartupError
-from billy_core.frozen import freeze, thaw
+from billy_core.frozen import FrozenDict, freeze, thaw
 from billy_core.metrics import Metrics
 from billy_core.settings import load_plugin_settings
 from billy_core.upstream import UpstreamRequest, UpstreamResponse
@@ -456,6 +456,14 @@ async def test_hits_and_coalesced_callers_share_the_body_and_a_miss_reads_versio
         for _ in range(3):
             group.start_soon(read)
     assert fetches == 3 and len({id(answer.body) for answer in answers}) == 1  # coalesced, not copied
+
+
+@pytest.mark.anyio
+async def test_an_answer_made_up_by_a_middleware_is_frozen_before_it_is_shared():
+    cache, _ = l1_cache(FlakyTags())
+    answer = await cache(request(), Billy())  # a plain dict, as no real GET answer is
+    assert type(answer.body) is FrozenDict
+    assert (await cache(request(), Billy())).body is answer.body
 
 
 # ---------------------------------------------------------------------- background work
