@@ -148,11 +148,11 @@ class ReadThroughCache:
         if not self.settings.coalesce:
             return await self._resolve(read)
         # Concurrent identical misses share one lookup of the tiers and one upstream request.
+        # Bodies are read-only (billy_core.frozen): the callers of one flight share its answer.
         answer, shared = await self.flights.run((read.key.text, read.versions), lambda: self._resolve(read))
-        if not shared:
-            return answer
-        self.metrics.save("coalesced")
-        return answer  # bodies are read-only (billy_core.frozen): callers share them
+        if shared:
+            self.metrics.save("coalesced")
+        return answer
 
     async def _resolve(self, read: Read) -> Answer:
         entry, revalidate = await self._lookup(read, self.tiers)

@@ -33,11 +33,10 @@ def register_settings(register: Any) -> None:
 @hookimpl
 def register_upstream_middleware(register: Any, kernel: Any) -> None:
     layers = runtime(kernel)
+    register(layers.retry, order=ORDER_RETRY, name="retry")
     if layers.settings.breaker_enabled:
         # outside the retries: one outcome per request; inside: every attempt is admitted
         register(layers.breaker.outcome, order=ORDER_RETRY - 1, name="circuit_breaker_outcome")
-    register(layers.retry, order=ORDER_RETRY, name="retry")
-    if layers.settings.breaker_enabled:
         register(layers.breaker, order=ORDER_CIRCUIT_BREAKER, name="circuit_breaker")
     register(layers.limit, order=ORDER_RATE_LIMIT, name="rate_limit")
 
